@@ -1,0 +1,172 @@
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from courses.models import (
+    Activity,
+    CreditWindow,
+    Participation,
+    Provider,
+    activity_credit_window,
+    format_credits,
+    local_date,
+    recording_requirement_met,
+)
+from quizzes.models import evaluation_response_of, posttest_passed_attempt
+
+# No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
+NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def certificate_number_generate():
+    """About 70 bits of randomness: unguessable, still short enough to read out."""
+    groups = ["".join(secrets.choice(NUMBER_ALPHABET) for _ in range(5)) for _ in range(3)]
+    return "CME-" + "-".join(groups)
+
+
+class Certificate(models.Model):
+    """A record of fact: it freezes what it certified at issue."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed to render"
+        REVOKED = "revoked", "Revoked"
+
+    class Kind(models.TextChoices):
+        AMA_CREDIT = "ama_credit", "AMA PRA Category 1 Credit™"
+        PARTICIPATION = "participation", "Certificate of Participation"
+
+    number = models.CharField(max_length=30, unique=True, default=certificate_number_generate)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="certificates"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="certificates")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    credits_claimed = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    completed_on = models.DateField()
+
+    learner_name = models.CharField(max_length=300)
+    learner_degree = models.CharField(max_length=100, blank=True)
+    activity_title = models.CharField(max_length=300)
+    activity_release_date = models.DateField()
+    activity_credits = models.DecimalField(max_digits=5, decimal_places=2)
+    provider_name = models.CharField(max_length=200)
+    accreditation_statement = models.TextField()
+    designation_statement = models.TextField()
+
+    pdf = models.FileField(upload_to="certificates/", blank=True)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-completed_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity"], name="one_certificate_per_activity")
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("certificates:detail", kwargs={"number": self.number})
+
+    def get_verification_url(self):
+        return settings.SITE_URL + reverse("certificates:verify", kwargs={"number": self.number})
+
+    @property
+    def credits_claimed_display(self):
+        return format_credits(self.credits_claimed) if self.credits_claimed is not None else ""
+
+    @property
+    def credits_claimed_plural(self):
+        return "" if self.credits_claimed == 1 else "s"
+
+    @property
+    def hours_display(self):
+        return format_credits(self.hours) if self.hours is not None else ""
+
+    @property
+    def activity_credits_display(self):
+        return format_credits(self.activity_credits)
+
+    @property
+    def activity_credits_plural(self):
+        return "" if self.activity_credits == 1 else "s"
+
+    @property
+    def credit_display(self):
+        if self.kind == self.Kind.PARTICIPATION:
+            return f"{self.hours_display} hours of participation"
+        return (
+            f"{self.credits_claimed_display} AMA PRA Category 1 "
+            f"Credit{self.credits_claimed_plural}™"
+        )
+
+    @property
+    def is_ready(self):
+        return self.state == self.State.ISSUED and bool(self.pdf)
+
+
+@dataclass
+class CreditGate:
+    """The answer to "may this learner claim credit now, and if not, why"."""
+
+    reasons: list = field(default_factory=list)
+    completed_on: date | None = None
+    certificate: Certificate | None = None
+
+    @property
+    def allowed(self):
+        return not self.reasons and self.certificate is None
+
+
+def credit_gate(*, user, activity, at=None):
+    provider = Provider.current()
+    gate = CreditGate()
+    gate.certificate = Certificate.objects.filter(user=user, activity=activity).first()
+    window = activity_credit_window(activity, at=at, provider=provider)
+    if window != CreditWindow.OPEN:
+        gate.reasons.append(window.label)
+    participation = Participation.objects.filter(user=user, activity=activity).first()
+    if participation is None:
+        gate.reasons.append("You have not started this activity.")
+        return gate
+    moments = [participation.started_at]
+    if not recording_requirement_met(participation=participation):
+        gate.reasons.append("Watch the whole recording first.")
+    elif activity.requires_full_viewing:
+        moments.append(participation.recording_completed_at)
+    response = evaluation_response_of(user=user, activity=activity)
+    if response is None:
+        gate.reasons.append("Complete the activity evaluation.")
+    else:
+        moments.append(response.submitted_at)
+    passed = posttest_passed_attempt(user=user, activity=activity)
+    if passed is None:
+        gate.reasons.append("Pass the post-test.")
+    elif local_date(passed.submitted_at, provider=provider) > activity.termination_date:
+        gate.reasons.append(
+            "You passed the post-test after the termination date, so it does not earn credit."
+        )
+    else:
+        moments.append(passed.submitted_at)
+    if not gate.reasons:
+        gate.completed_on = local_date(max(moments), provider=provider)
+    return gate
+
+
+def claimable_credit_is_valid(*, credits, activity):
+    return (
+        credits is not None
+        and Decimal("0") < credits <= activity.credits
+        and credits % Decimal("0.25") == 0
+    )

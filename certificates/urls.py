@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "certificates"
+urlpatterns = [
+    path("activities/<slug:slug>/claim/", views.claim, name="claim"),
+    path("certificates/verify/<str:number>/", views.verify, name="verify"),
+    path("certificates/<str:number>/", views.detail, name="detail"),
+    path("certificates/<str:number>/pdf/", views.pdf, name="pdf"),
+]

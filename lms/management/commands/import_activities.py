@@ -1,0 +1,31 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from lms.activity_io import ActivityImportError, activities_import
+
+
+class Command(BaseCommand):
+    help = "Create or update activities (by slug) from a JSON file; all or nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Path to the activity JSON file, or - for standard input.")
+
+    def handle(self, *args, file, **options):
+        try:
+            if file == "-":
+                data = json.load(self.stdin)
+            else:
+                with open(file, encoding="utf-8") as handle:
+                    data = json.load(handle)
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{file} is not valid JSON: {error}") from None
+        try:
+            activities = activities_import(data=data)
+        except ActivityImportError as error:
+            raise CommandError(f"Nothing was imported. {error}") from None
+        for activity in activities:
+            self.stdout.write(f"Imported {activity.slug}")
+        self.stdout.write(self.style.SUCCESS(f"{len(activities)} activities imported."))
