@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Debian packages the project needs: WeasyPrint's libraries (libharfbuzz-subset0 makes a
+# certificate render ten times faster), fonts that print every name (CJK included), and,
+# for the tests, Debian's Chromium and poppler's pdftotext/pdftoppm.
+set -euo pipefail
+
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium poppler-utils)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing system packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+elif command -v sudo >/dev/null; then
+  sudo apt-get update -qq
+  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "Please install these Debian packages first: ${missing[*]}" >&2
+  exit 1
+fi

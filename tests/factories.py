@@ -1,0 +1,209 @@
+import datetime
+from decimal import Decimal
+
+import factory
+from allauth.account.models import EmailAddress
+
+from certificates.models import Certificate
+from courses.models import (
+    Activity,
+    FacultyRole,
+    LearningObjective,
+    Participation,
+    Person,
+    Provider,
+    Recording,
+    Series,
+)
+from lms.models import User
+from quizzes.models import (
+    Attempt,
+    Choice,
+    Evaluation,
+    EvaluationQuestion,
+    EvaluationResponse,
+    PostTest,
+    Question,
+)
+
+PASSWORD = "a-long-test-password-9"
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    name = "Test Medical School"
+    time_zone = "America/New_York"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"learner{n}@example.org")
+    given_name = "Grace"
+    family_name = factory.Sequence(lambda n: f"Hopper{n}")
+    certificate_name = factory.LazyAttribute(lambda u: f"{u.given_name} {u.family_name}")
+    degree = "MD"
+    profession = User.Profession.PHYSICIAN
+
+    @factory.post_generation
+    def password(user, create, extracted, **kwargs):
+        user.set_password(extracted or PASSWORD)
+        if create:
+            user.save()
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+class SeriesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Series
+        django_get_or_create = ["title"]
+
+    title = "Grand Rounds"
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    slug = factory.Sequence(lambda n: f"activity-{n}")
+    title = factory.Sequence(lambda n: f"Managing Hypertension, Part {n}")
+    series = factory.SubFactory(SeriesFactory)
+    status = Activity.Status.PUBLISHED
+    release_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=30))
+    termination_date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=300))
+    credits = Decimal("1.00")
+    description = "A webinar recording for busy clinicians."
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    name = factory.Sequence(lambda n: f"Faculty Member {n}")
+    degrees = "MD"
+
+
+class FacultyRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FacultyRole
+
+    activity = factory.SubFactory(ActivityFactory)
+    person = factory.SubFactory(PersonFactory)
+
+
+class LearningObjectiveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LearningObjective
+
+    activity = factory.SubFactory(ActivityFactory)
+    text = "Describe the evidence."
+
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Recording
+
+    activity = factory.SubFactory(ActivityFactory)
+    url = "/static/demo/welcome.webm"
+    captions_url = "/static/demo/welcome.vtt"
+    duration_seconds = 8
+
+
+class PostTestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PostTest
+
+    activity = factory.SubFactory(ActivityFactory)
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    posttest = factory.SubFactory(PostTestFactory)
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    explanation = "Because the guideline says so."
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Choice
+
+    question = factory.SubFactory(QuestionFactory)
+    text = factory.Sequence(lambda n: f"Choice {n}")
+
+
+class EvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Evaluation
+
+    activity = factory.SubFactory(ActivityFactory)
+
+
+class EvaluationQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvaluationQuestion
+
+    evaluation = factory.SubFactory(EvaluationFactory)
+    text = "The activity met its objectives."
+    kind = EvaluationQuestion.Kind.LIKERT
+
+
+class ParticipationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participation
+
+    user = factory.SubFactory(UserFactory)
+    activity = factory.SubFactory(ActivityFactory)
+
+
+class EvaluationResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvaluationResponse
+
+    user = factory.SubFactory(UserFactory)
+    evaluation = factory.SubFactory(EvaluationFactory)
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attempt
+
+    user = factory.SubFactory(UserFactory)
+    posttest = factory.SubFactory(PostTestFactory)
+
+
+def complete_activity(*, question_count=4, **activity_fields):
+    """An activity with a post-test of `question_count` questions (choice A correct) and
+    a one-question evaluation."""
+    activity = ActivityFactory(**activity_fields)
+    LearningObjectiveFactory(activity=activity)
+    FacultyRoleFactory(activity=activity)
+    RecordingFactory(activity=activity)
+    posttest = PostTestFactory(activity=activity)
+    for _ in range(question_count):
+        question = QuestionFactory(posttest=posttest)
+        ChoiceFactory(question=question, text="Right answer", is_correct=True)
+        ChoiceFactory(question=question, text="Wrong answer", is_correct=False)
+    EvaluationQuestionFactory(evaluation=EvaluationFactory(activity=activity))
+    return activity
+
+
+def learner_ready_to_claim(*, activity, user=None, at=None):
+    """A learner who has started, evaluated and passed `activity`."""
+    from quizzes.services import attempt_open, attempt_submit
+
+    user = user or UserFactory()
+    ParticipationFactory(user=user, activity=activity)
+    EvaluationResponseFactory(user=user, evaluation=activity.evaluation)
+    attempt = attempt_open(user=user, posttest=activity.posttest)
+    answers = {
+        question.pk: question.choices.get(is_correct=True).pk
+        for question in activity.posttest.questions.all()
+    }
+    attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)
+    return user
