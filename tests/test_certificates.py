@@ -1,0 +1,118 @@
+import pytest
+
+from certificates.issuing import certificate_issue
+from certificates.models import Certificate
+from certificates.pdf import certificate_pdf
+from certificates.services import certificate_claim
+from certificates.tasks import render_certificate
+from lms.models import User
+
+from .conftest import pdf_text
+from .factories import UserFactory, learner_ready_to_claim
+
+
+@pytest.fixture
+def issued(activity, django_capture_on_commit_callbacks):
+    learner = learner_ready_to_claim(activity=activity)
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    certificate.refresh_from_db()
+    return certificate
+
+
+def text_of(certificate):
+    return " ".join(pdf_text(certificate.pdf.open("rb").read()).split())
+
+
+def test_it_prints_the_facts_of_the_credit_on_the_pdf(issued, activity):
+    text = text_of(issued)
+    assert issued.learner_name + ", MD" in text
+    assert activity.title in text
+    assert "1 AMA PRA Category 1 Credit™" in text
+    assert "Enduring material" in text
+    assert issued.number in text
+    assert f"/certificates/verify/{issued.number}/" in text
+    assert "Physicians should claim only the credit commensurate" in text
+
+
+def test_it_prints_a_chinese_name(activity):
+    learner = learner_ready_to_claim(activity=activity, user=UserFactory(certificate_name="王小明"))
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    assert "王小明" in pdf_text(certificate_pdf(certificate))
+
+
+def test_it_prints_a_certificate_of_participation_with_the_designated_hours(activity):
+    pharmacist = UserFactory(profession=User.Profession.OTHER, degree="PharmD")
+    learner_ready_to_claim(activity=activity, user=pharmacist)
+    certificate = certificate_claim(user=pharmacist, activity=activity, attested=True)
+    text = " ".join(pdf_text(certificate_pdf(certificate)).split())
+    assert "Certificate of Participation" in text
+    assert "Hours of participation 1" in text
+    assert "This activity was designated for 1 AMA PRA Category 1 Credit™" in text
+
+
+def test_it_renders_once_when_the_task_is_delivered_twice(issued):
+    first_file, first_issued_at = issued.pdf.name, issued.issued_at
+    render_certificate.apply(args=[issued.pk])
+    render_certificate.apply(args=[issued.pk])
+    issued.refresh_from_db()
+    assert (issued.pdf.name, issued.issued_at) == (first_file, first_issued_at)
+    assert Certificate.objects.count() == 1
+
+
+def test_it_keeps_what_it_certified_when_the_activity_changes(issued, activity, client):
+    activity.title = "A new title"
+    activity.save()
+    html = client.get(f"/certificates/verify/{issued.number}/").content.decode()
+    assert issued.activity_title in html
+    assert "A new title" not in html
+    assert "A new title" not in text_of(issued)
+
+
+def test_it_lets_only_the_owner_and_staff_download(issued, client):
+    url = f"/certificates/{issued.number}/pdf/"
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    assert client.get(f"/certificates/{issued.number}/").status_code == 404
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(url).status_code == 200
+    client.force_login(issued.user)
+    assert client.get(url).status_code == 200
+
+
+def test_it_verifies_publicly_with_nothing_but_name_activity_date_and_credit(issued, client):
+    issued.user.npi = "1234567890"
+    issued.user.save()
+    html = client.get(f"/certificates/verify/{issued.number}/").content.decode()
+    assert issued.learner_name in html
+    assert issued.activity_title in html
+    assert "1 AMA PRA Category 1 Credit™" in html
+    assert issued.user.email not in html
+    assert "1234567890" not in html
+
+
+def test_it_says_not_found_for_an_unknown_number(db, client):
+    response = client.get("/certificates/verify/CME-AAAAA-BBBBB-CCCCC/")
+    assert response.status_code == 404
+    assert "No certificate with the number" in response.content.decode()
+
+
+def test_it_shows_a_revoked_certificate_as_revoked(issued, client):
+    issued.state = Certificate.State.REVOKED
+    issued.save()
+    assert "has been revoked" in client.get(f"/certificates/verify/{issued.number}/").content.decode()
+
+
+def test_it_refreshes_the_page_while_the_certificate_is_being_prepared(activity, client):
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    client.force_login(learner)
+    html = client.get(f"/certificates/{certificate.number}/").content.decode()
+    assert "being prepared" in html
+    assert 'http-equiv="refresh"' in html
+    assert client.get(f"/certificates/{certificate.number}/pdf/").status_code == 404
+    certificate_issue(certificate_id=certificate.pk)
+    html = client.get(f"/certificates/{certificate.number}/").content.decode()
+    assert "Download certificate" in html
+    assert 'http-equiv="refresh"' not in html

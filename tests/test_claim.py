@@ -1,0 +1,121 @@
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import IntegrityError
+
+from certificates.models import Certificate, credit_gate
+from certificates.services import ClaimRefused, certificate_claim
+from lms.models import User
+
+from .factories import (
+    EvaluationResponseFactory,
+    ParticipationFactory,
+    UserFactory,
+    complete_activity,
+    learner_ready_to_claim,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_it_refuses_a_learner_who_has_not_started(activity, learner):
+    assert credit_gate(user=learner, activity=activity).reasons == ["You have not started this activity."]
+
+
+def test_it_refuses_until_the_evaluation_and_post_test_are_done(activity, learner):
+    ParticipationFactory(user=learner, activity=activity)
+    assert credit_gate(user=learner, activity=activity).reasons == [
+        "Complete the activity evaluation.",
+        "Pass the post-test.",
+    ]
+    EvaluationResponseFactory(user=learner, evaluation=activity.evaluation)
+    assert credit_gate(user=learner, activity=activity).reasons == ["Pass the post-test."]
+
+
+def test_it_requires_the_recording_when_the_activity_asks_for_full_viewing(activity):
+    activity.requires_full_viewing = True
+    activity.save()
+    learner = learner_ready_to_claim(activity=activity)
+    assert credit_gate(user=learner, activity=activity).reasons == ["Watch the whole recording first."]
+
+
+def test_it_refuses_after_the_termination_date(provider):
+    activity = complete_activity(
+        release_date=datetime.date(2026, 1, 1), termination_date=datetime.date(2026, 6, 30)
+    )
+    with time_machine.travel(datetime.datetime(2026, 6, 30, 12, tzinfo=NEW_YORK), tick=False):
+        learner = learner_ready_to_claim(activity=activity)
+        assert credit_gate(user=learner, activity=activity).allowed
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 0, 0, tzinfo=NEW_YORK), tick=False):
+        gate = credit_gate(user=learner, activity=activity)
+        assert gate.reasons == ["Credit is no longer available for this activity."]
+        with pytest.raises(ClaimRefused):
+            certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    assert not Certificate.objects.exists()
+
+
+def test_it_dates_completion_on_the_day_the_last_requirement_was_met(provider, activity):
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 23, 30, tzinfo=NEW_YORK), tick=False):
+        learner = learner_ready_to_claim(activity=activity)
+    with time_machine.travel(datetime.datetime(2026, 11, 24, 9, 0, tzinfo=NEW_YORK), tick=False):
+        certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    assert certificate.completed_on == datetime.date(2026, 11, 20)
+
+
+@pytest.mark.parametrize("credits", ["0", "0.3", "1.25", "-1", "abc", ""])
+def test_it_refuses_a_claim_outside_quarter_steps_up_to_the_maximum(activity, credits):
+    learner = learner_ready_to_claim(activity=activity)
+    with pytest.raises(ClaimRefused):
+        certificate_claim(user=learner, activity=activity, credits=credits, attested=True)
+    assert not Certificate.objects.exists()
+
+
+def test_it_accepts_a_quarter_credit_claim(activity):
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="0.25", attested=True)
+    assert certificate.credits_claimed == Decimal("0.25")
+    assert certificate.kind == Certificate.Kind.AMA_CREDIT
+
+
+def test_it_requires_the_attestation(activity):
+    learner = learner_ready_to_claim(activity=activity)
+    with pytest.raises(ClaimRefused):
+        certificate_claim(user=learner, activity=activity, credits="1", attested=False)
+    assert not Certificate.objects.exists()
+
+
+def test_it_gives_other_professionals_a_certificate_of_participation(activity):
+    nurse = UserFactory(profession=User.Profession.OTHER, degree="RN")
+    learner_ready_to_claim(activity=activity, user=nurse)
+    certificate = certificate_claim(user=nurse, activity=activity, attested=True)
+    assert certificate.kind == Certificate.Kind.PARTICIPATION
+    assert certificate.hours == activity.credits
+    assert certificate.credits_claimed is None
+
+
+def test_it_returns_the_existing_certificate_on_a_second_claim(activity):
+    learner = learner_ready_to_claim(activity=activity)
+    first = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    second = certificate_claim(user=learner, activity=activity, credits="0.5", attested=True)
+    assert second.pk == first.pk
+    assert Certificate.objects.count() == 1
+
+
+def test_it_enforces_one_certificate_per_learner_and_activity_in_the_database(activity):
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    certificate.pk = None
+    certificate.number = "CME-SECND-NUMBR-00000"
+    with pytest.raises(IntegrityError):
+        certificate.save()
+
+
+def test_it_shows_the_learner_what_is_missing_on_the_claim_page(activity, learner, client):
+    ParticipationFactory(user=learner, activity=activity)
+    client.force_login(learner)
+    html = client.get(f"/activities/{activity.slug}/claim/").content.decode()
+    assert "Complete the activity evaluation." in html
+    assert "Get my certificate" not in html
