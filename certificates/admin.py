@@ -1,14 +1,48 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Certificate
+from .models import Certificate, CertificateEvent
+from .services import certificate_revoke, certificates_reissue, certificates_requeue
+
+
+class CertificateEventInline(admin.TabularInline):
+    model = CertificateEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "action", "actor", "note"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
     list_display = ["number", "learner_name", "activity_title", "kind", "state", "completed_on"]
-    list_filter = ["state", "kind"]
+    list_filter = ["state", "kind", "activity"]
+    list_select_related = ["activity"]
     search_fields = ["number", "learner_name", "user__email", "activity_title"]
     readonly_fields = [f.name for f in Certificate._meta.fields]
+    inlines = [CertificateEventInline]
+    actions = ["reissue", "rerun", "revoke"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Re-issue with the learner's current name (keeps the number)")
+    def reissue(self, request, queryset):
+        count = certificates_reissue(certificates=queryset, actor=request.user, note="Re-issued from the admin.")
+        self.message_user(request, f"{count} certificate(s) queued for re-issue; revoked ones were skipped.")
+
+    @admin.action(description="Run rendering again for failed or stuck certificates")
+    def rerun(self, request, queryset):
+        count = certificates_requeue(certificates=queryset, actor=request.user, note="Re-run from the admin.")
+        self.message_user(request, f"{count} certificate(s) queued again.")
+
+    @admin.action(description="Revoke")
+    def revoke(self, request, queryset):
+        for certificate in queryset:
+            certificate_revoke(certificate=certificate, actor=request.user, note="Revoked from the admin.")
+        self.message_user(request, f"{queryset.count()} certificate(s) revoked.", messages.WARNING)

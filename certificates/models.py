@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.models import (
     Activity,
@@ -65,6 +66,7 @@ class Certificate(models.Model):
     pdf = models.FileField(upload_to="certificates/", blank=True)
     claimed_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
 
     class Meta:
@@ -114,6 +116,32 @@ class Certificate(models.Model):
     @property
     def is_ready(self):
         return self.state == self.State.ISSUED and bool(self.pdf)
+
+
+class CertificateEvent(models.Model):
+    """The audit trail of a certificate: who changed what, and when."""
+
+    class Action(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"
+        ISSUED = "issued", "Issued"
+        RENDER_FAILED = "render_failed", "Rendering failed"
+        REQUEUED = "requeued", "Queued again"
+        REISSUE_REQUESTED = "reissue_requested", "Re-issue requested"
+        REVOKED = "revoked", "Revoked"
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.certificate} {self.get_action_display()}"
 
 
 @dataclass

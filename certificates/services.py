@@ -1,11 +1,15 @@
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from courses.models import Provider
 
 from . import tasks
-from .models import Certificate, claimable_credit_is_valid, credit_gate
+from .models import Certificate, CertificateEvent, claimable_credit_is_valid, credit_gate
+
+STUCK_AFTER = datetime.timedelta(minutes=10)
 
 
 class ClaimRefused(Exception):
@@ -19,6 +23,10 @@ def parse_credits(value):
         return Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+
+
+def _enqueue_after_commit(certificate):
+    transaction.on_commit(lambda: tasks.render_certificate.delay(certificate.pk))
 
 
 def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
@@ -58,7 +66,78 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
     try:
         with transaction.atomic():
             certificate = Certificate.objects.create(user=user, activity=activity, **frozen)
-            transaction.on_commit(lambda: tasks.render_certificate.delay(certificate.pk))
+            CertificateEvent.objects.create(
+                certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=user
+            )
+            _enqueue_after_commit(certificate)
     except IntegrityError:
         return Certificate.objects.get(user=user, activity=activity)
     return certificate
+
+
+def certificate_reissue(*, certificate, actor, note=""):
+    """Render the certificate again under the same number, with the learner's current
+    name and degree (e.g. after a legal-name change). Everything else stays as certified."""
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().select_related("user").get(pk=certificate.pk)
+        if certificate.state == Certificate.State.REVOKED:
+            raise ValueError(f"Certificate {certificate.number} is revoked and cannot be re-issued.")
+        certificate.learner_name = certificate.user.certificate_name
+        certificate.learner_degree = certificate.user.degree
+        certificate.state = Certificate.State.PENDING
+        certificate.state_changed_at = timezone.now()
+        certificate.save(update_fields=["learner_name", "learner_degree", "state", "state_changed_at"])
+        CertificateEvent.objects.create(
+            certificate=certificate,
+            action=CertificateEvent.Action.REISSUE_REQUESTED,
+            actor=actor,
+            note=note,
+        )
+        _enqueue_after_commit(certificate)
+    return certificate
+
+
+def certificates_reissue(*, certificates, actor, note=""):
+    """Re-issue many certificates; revoked ones are skipped. Returns how many."""
+    count = 0
+    for certificate in certificates.exclude(state=Certificate.State.REVOKED):
+        certificate_reissue(certificate=certificate, actor=actor, note=note)
+        count += 1
+    return count
+
+
+def certificate_revoke(*, certificate, actor, note=""):
+    with transaction.atomic():
+        Certificate.objects.filter(pk=certificate.pk).update(
+            state=Certificate.State.REVOKED, state_changed_at=timezone.now()
+        )
+        CertificateEvent.objects.create(
+            certificate=certificate, action=CertificateEvent.Action.REVOKED, actor=actor, note=note
+        )
+
+
+def certificates_requeue(*, certificates, actor=None, note=""):
+    """Queue rendering again for pending or failed certificates (the sweep and staff's
+    "re-run"). Idempotent: rendering a certificate twice issues it once."""
+    count = 0
+    with transaction.atomic():
+        for certificate in certificates.select_for_update().filter(
+            state__in=[Certificate.State.PENDING, Certificate.State.FAILED]
+        ):
+            certificate.state = Certificate.State.PENDING
+            certificate.state_changed_at = timezone.now()
+            certificate.save(update_fields=["state", "state_changed_at"])
+            CertificateEvent.objects.create(
+                certificate=certificate, action=CertificateEvent.Action.REQUEUED, actor=actor, note=note
+            )
+            _enqueue_after_commit(certificate)
+            count += 1
+    return count
+
+
+def certificates_sweep_stuck(*, now=None, stuck_after=STUCK_AFTER):
+    """Re-enqueue certificates pending for longer than `stuck_after` (a lost message,
+    a broker restart). Run by cron through `manage.py sweep_certificates`."""
+    threshold = (now or timezone.now()) - stuck_after
+    stuck = Certificate.objects.filter(state=Certificate.State.PENDING, state_changed_at__lt=threshold)
+    return certificates_requeue(certificates=stuck, note="Swept: pending too long.")

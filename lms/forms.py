@@ -34,3 +34,16 @@ class ProfileForm(forms.ModelForm):
         if not data.get("certificate_name") and data.get("given_name") and data.get("family_name"):
             data["certificate_name"] = f"{data['given_name']} {data['family_name']}"
         return data
+
+
+class TranscriptPeriodForm(forms.Form):
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError("The end of the period must not be before its start.")
+        return data

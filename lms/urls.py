@@ -5,7 +5,12 @@ from django.urls import include, path
 from . import views
 
 lms_patterns = (
-    [path("me/profile/", views.profile, name="profile")],
+    [
+        path("me/profile/", views.profile, name="profile"),
+        path("me/transcript/", views.transcript, name="transcript"),
+        path("me/transcript.pdf", views.transcript_pdf, name="transcript_pdf"),
+        path("me/transcript.csv", views.transcript_csv, name="transcript_csv"),
+    ],
     "lms",
 )
 

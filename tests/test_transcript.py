@@ -1,0 +1,112 @@
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+
+from certificates.models import Certificate
+from certificates.selectors import transcript_of
+from lms.models import User
+
+from .conftest import pdf_text
+from .factories import ActivityFactory, UserFactory
+
+
+def certificate(user, completed_on, *, credits=None, hours=None, state=Certificate.State.ISSUED):
+    activity = ActivityFactory()
+    return Certificate.objects.create(
+        user=user,
+        activity=activity,
+        state=state,
+        kind=Certificate.Kind.PARTICIPATION if hours else Certificate.Kind.AMA_CREDIT,
+        credits_claimed=credits,
+        hours=hours,
+        completed_on=completed_on,
+        learner_name=user.certificate_name,
+        activity_title=activity.title,
+        activity_release_date=activity.release_date,
+        activity_credits=activity.credits,
+        provider_name="Test Medical School",
+        accreditation_statement="Accredited.",
+        designation_statement="Designated.",
+    )
+
+
+@pytest.fixture
+def history(learner):
+    return [
+        certificate(learner, datetime.date(2025, 3, 1), credits=Decimal("1")),
+        certificate(learner, datetime.date(2025, 12, 31), credits=Decimal("0.75")),
+        certificate(learner, datetime.date(2026, 1, 1), credits=Decimal("1.5")),
+        certificate(learner, datetime.date(2026, 2, 1), credits=Decimal("2"), state=Certificate.State.REVOKED),
+    ]
+
+
+def test_it_totals_credits_per_calendar_year_and_overall(history, learner):
+    transcript = transcript_of(user=learner)
+    assert [(y.year, y.credits) for y in transcript.years] == [(2026, Decimal("1.5")), (2025, Decimal("1.75"))]
+    assert transcript.credits == Decimal("3.25")
+    assert transcript.count == 3
+
+
+def test_it_limits_the_transcript_to_a_renewal_period(history, learner):
+    transcript = transcript_of(
+        user=learner, start=datetime.date(2025, 12, 31), end=datetime.date(2026, 1, 1)
+    )
+    assert transcript.credits == Decimal("2.25")
+
+
+def test_it_counts_participation_hours_apart_from_credit(db):
+    nurse = UserFactory(profession=User.Profession.OTHER)
+    certificate(nurse, datetime.date(2026, 5, 1), hours=Decimal("1"))
+    transcript = transcript_of(user=nurse)
+    assert (transcript.credits, transcript.hours) == (Decimal("0"), Decimal("1"))
+
+
+def test_it_shows_only_the_learners_own_certificates(history, client):
+    other = UserFactory()
+    client.force_login(other)
+    html = client.get("/me/transcript/").content.decode()
+    assert "No certificates yet" in html
+    assert history[0].number not in html
+
+
+def test_it_filters_the_page_and_reports_a_backwards_period(history, learner, client):
+    client.force_login(learner)
+    html = client.get("/me/transcript/?start=2026-01-01").content.decode()
+    assert history[2].number in html and history[0].number not in html
+    html = client.get("/me/transcript/?start=2026-01-02&end=2026-01-01").content.decode()
+    assert "must not be before its start" in html
+
+
+def test_it_exports_the_transcript_as_csv(history, learner, client):
+    client.force_login(learner)
+    response = client.get("/me/transcript.csv?end=2025-12-31")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["completed_on"] for row in rows] == ["2025-12-31", "2025-03-01"]
+    assert rows[0]["amount"] == "0.75"
+
+
+def test_it_exports_the_transcript_as_pdf(history, learner, client):
+    client.force_login(learner)
+    response = client.get("/me/transcript.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join(pdf_text(response.content).split())
+    assert learner.certificate_name in text
+    assert history[2].activity_title in text
+    assert "3.25 AMA PRA Category 1 Credits™ claimed" in text
+    assert history[3].activity_title not in text
+
+
+def test_it_runs_a_constant_number_of_queries(learner, client, django_assert_num_queries):
+    client.force_login(learner)
+    for day in range(1, 4):
+        certificate(learner, datetime.date(2026, 1, day), credits=Decimal("1"))
+    # session, user, certificates
+    with django_assert_num_queries(3):
+        client.get("/me/transcript/")
+    for day in range(4, 30):
+        certificate(learner, datetime.date(2026, 1, day), credits=Decimal("1"))
+    with django_assert_num_queries(3):
+        client.get("/me/transcript/")
