@@ -1,6 +1,7 @@
 """The activity JSON format (SPEC §7): import all-or-nothing, export the same shape."""
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,11 @@ from courses.models import (
     validate_credit_amount,
 )
 from quizzes.models import Choice, Evaluation, EvaluationQuestion, PostTest, Question
+
+DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The largest value a PositiveIntegerField holds on every supported database.
+MAX_INTEGER = 2147483647
+URL_MAX_LENGTH = 500
 
 
 class ActivityImportError(Exception):
@@ -61,10 +67,13 @@ class _Reader:
             if required:
                 self.fail(key, "is required (YYYY-MM-DD)")
             return None
-        try:
-            return datetime.date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(key, f"{value!r} is not a date in the form YYYY-MM-DD")
+        # fromisoformat alone would also take 20210621, 2021-W25-1 and numbers.
+        if isinstance(value, str) and DATE_FORMAT.fullmatch(value):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(key, f"{value!r} is not a date in the form YYYY-MM-DD")
 
     def integer(self, key, *, default=None, minimum=0, allow_null=False):
         value = self.data.get(key, default)
@@ -72,6 +81,8 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(key, f"must be a whole number of at least {minimum}")
+        if value > MAX_INTEGER:
+            self.fail(key, f"must be at most {MAX_INTEGER}")
         return value
 
     def boolean(self, key, default=False):
@@ -96,7 +107,7 @@ class _Reader:
         return _Reader(value, path)
 
     def url(self, key, *, required=False, allow_path=False):
-        value = self.text(key, required=required)
+        value = self.text(key, required=required, max_length=URL_MAX_LENGTH)
         if value and not (allow_path and value.startswith("/")):
             try:
                 URLValidator()(value)
@@ -183,25 +194,35 @@ def _activity_import(r):
             transcript=rec.text("transcript"),
         )
 
-    if r.data.get("posttest") is not None:
-        _posttest_import(r.child("posttest"), activity)
-    if r.data.get("evaluation") is not None:
-        _evaluation_import(r.child("evaluation"), activity)
+    _posttest_import(r, activity)
+    _evaluation_import(r, activity)
     return activity
+
+
+def _decimal(r, key, value):
+    """A finite Decimal from a JSON number or numeric text, or a field error."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        r.fail(key, f"{value!r} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        r.fail(key, f"{value!r} is not a number")
+    if not number.is_finite():
+        r.fail(key, f"{value!r} is not a number")
+    return number
 
 
 def _credits(r):
     value = r.data.get("credits")
     if value is None:
         r.fail("credits", "is required")
-    try:
-        credits = Decimal(str(value))
-    except InvalidOperation:
-        r.fail("credits", f"{value!r} is not a number")
+    credits = _decimal(r, "credits", value)
     try:
         validate_credit_amount(credits)
     except ValidationError as error:
         r.fail("credits", error.messages[0])
+    if credits >= 1000:
+        r.fail("credits", "must be less than 1000")
     return credits
 
 
@@ -215,13 +236,15 @@ def _faculty_import(f, activity, order):
         relationships.append(
             {"company": rel.text("company", required=True), "nature": rel.text("nature", required=True)}
         )
-    person, _ = Person.objects.update_or_create(
-        name=f.text("name", required=True, max_length=200),
-        defaults={
-            "degrees": f.text("degrees", max_length=100),
-            "affiliation": f.text("affiliation"),
-        },
-    )
+    # A person is the same person when name, degrees and affiliation all match. Matching
+    # on the name alone would rewrite the affiliation printed on that person's earlier
+    # activities whenever a later activity lists a new one.
+    identity = {
+        "name": f.text("name", required=True, max_length=200),
+        "degrees": f.text("degrees", max_length=100),
+        "affiliation": f.text("affiliation"),
+    }
+    person = Person.objects.filter(**identity).order_by("pk").first() or Person.objects.create(**identity)
     FacultyRole.objects.create(
         activity=activity,
         person=person,
@@ -232,69 +255,96 @@ def _faculty_import(f, activity, order):
     )
 
 
-def _posttest_import(p, activity):
-    try:
-        pass_percent = Decimal(str(p.data.get("pass_percent", 75)))
-    except InvalidOperation:
-        p.fail("pass_percent", "must be a number")
+def _posttest_import(r, activity):
+    existing = PostTest.objects.filter(activity=activity).first()
+    if r.data.get("posttest") is None:
+        if existing:
+            try:
+                existing.delete()
+            except ProtectedError:
+                r.fail("posttest", "learners have already taken this post-test; it cannot be removed")
+        return
+    p = r.child("posttest")
+    pass_percent = _decimal(p, "pass_percent", p.data.get("pass_percent", 75))
     if not Decimal(1) <= pass_percent <= Decimal(100):
         p.fail("pass_percent", "must be between 1 and 100")
+    if pass_percent != pass_percent.quantize(Decimal("0.01")):
+        p.fail("pass_percent", "may have at most two decimal places")
     max_attempts = p.integer("max_attempts", minimum=1, allow_null=True)
     questions = p.items("questions", required=True)
     if not questions:
         p.fail("questions", "a post-test needs at least one question")
-    posttest, _ = PostTest.objects.update_or_create(
-        activity=activity, defaults={"pass_percent": pass_percent, "max_attempts": max_attempts}
-    )
-    try:
-        posttest.questions.all().delete()
-    except ProtectedError:
-        p.fail("questions", "learners have already answered these questions; they cannot be replaced")
+    wanted = []
     for index, _ in enumerate(questions):
         q = p.child("questions", index)
-        question = Question.objects.create(
-            posttest=posttest,
-            order=index,
-            text=q.text("text", required=True),
-            explanation=q.text("explanation"),
-        )
+        text = q.text("text", required=True)
+        explanation = q.text("explanation")
         choices = q.items("choices", required=True)
         if len(choices) < 2:
             q.fail("choices", "a question needs at least two choices")
         rows = []
         for choice_index, _ in enumerate(choices):
             c = q.child("choices", choice_index)
-            rows.append(
-                Choice(
-                    question=question,
-                    order=choice_index,
-                    text=c.text("text", required=True, max_length=500),
-                    is_correct=c.boolean("correct"),
-                )
-            )
-        if not any(row.is_correct for row in rows):
+            rows.append((c.text("text", required=True, max_length=500), c.boolean("correct")))
+        if not any(correct for _, correct in rows):
             q.fail("choices", "a question needs a choice marked correct")
-        Choice.objects.bulk_create(rows)
+        wanted.append((text, explanation, rows))
+
+    posttest, _ = PostTest.objects.update_or_create(
+        activity=activity, defaults={"pass_percent": pass_percent, "max_attempts": max_attempts}
+    )
+    current = [
+        (q.text, q.explanation, [(c.text, c.is_correct) for c in q.choices.all()])
+        for q in posttest.questions.prefetch_related("choices")
+    ]
+    if current == wanted:
+        # Unchanged: keep the rows, which learners' answers may point at.
+        return
+    try:
+        posttest.questions.all().delete()
+    except ProtectedError:
+        p.fail("questions", "learners have already answered these questions; they cannot be replaced")
+    for index, (text, explanation, rows) in enumerate(wanted):
+        question = Question.objects.create(
+            posttest=posttest, order=index, text=text, explanation=explanation
+        )
+        Choice.objects.bulk_create(
+            Choice(question=question, order=i, text=choice_text, is_correct=correct)
+            for i, (choice_text, correct) in enumerate(rows)
+        )
 
 
-def _evaluation_import(e, activity):
-    evaluation, _ = Evaluation.objects.get_or_create(activity=activity)
+def _evaluation_import(r, activity):
+    existing = Evaluation.objects.filter(activity=activity).first()
+    if r.data.get("evaluation") is None:
+        if existing:
+            try:
+                existing.delete()
+            except ProtectedError:
+                r.fail("evaluation", "learners have already answered this evaluation; it cannot be removed")
+        return
+    e = r.child("evaluation")
+    wanted = []
+    for index, _ in enumerate(e.items("questions", required=True)):
+        q = e.child("questions", index)
+        text = q.text("text", required=True)
+        kind = q.text("kind", required=True)
+        if kind not in EvaluationQuestion.Kind.values:
+            q.fail("kind", f"must be one of {', '.join(EvaluationQuestion.Kind.values)}")
+        wanted.append((text, kind, q.boolean("required", default=True)))
+
+    evaluation = existing or Evaluation.objects.create(activity=activity)
+    current = [(q.text, q.kind, q.required) for q in evaluation.questions.all()]
+    if current == wanted:
+        return
     try:
         evaluation.questions.all().delete()
     except ProtectedError:
         e.fail("questions", "learners have already answered this evaluation; it cannot be replaced")
-    for index, _ in enumerate(e.items("questions", required=True)):
-        q = e.child("questions", index)
-        kind = q.text("kind", required=True)
-        if kind not in EvaluationQuestion.Kind.values:
-            q.fail("kind", f"must be one of {', '.join(EvaluationQuestion.Kind.values)}")
-        EvaluationQuestion.objects.create(
-            evaluation=evaluation,
-            order=index,
-            text=q.text("text", required=True),
-            kind=kind,
-            required=q.boolean("required", default=True),
-        )
+    EvaluationQuestion.objects.bulk_create(
+        EvaluationQuestion(evaluation=evaluation, order=index, text=text, kind=kind, required=required)
+        for index, (text, kind, required) in enumerate(wanted)
+    )
 
 
 def _iso(value):

@@ -2,11 +2,13 @@
 
 With no variables set the site runs the embedded shape: SQLite, Celery tasks
 in-process, mail on the console, media on local disk, DEBUG on. DJANGO_ENV=production
-switches to the production shape and makes SECRET_KEY and DATABASE_URL required.
+switches to the production shape and makes SECRET_KEY, DATABASE_URL and ALLOWED_HOSTS
+required. A malformed value stops start-up with a message naming the variable.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -62,7 +64,10 @@ DEBUG = env_bool("DEBUG", not PRODUCTION)
 SECRET_KEY = env_str(
     "SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdef", required=PRODUCTION
 )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not os.environ.get("ALLOWED_HOSTS", "").strip():
+    # With DEBUG off and no hosts, every request would be refused with a 400.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -116,10 +121,11 @@ TEMPLATES = [
 _database_url = env_str(
     "DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}", required=PRODUCTION
 )
+_conn_max_age = env_int("CONN_MAX_AGE", 60)
 try:
     DATABASES = {
         "default": dj_database_url.parse(
-            _database_url, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+            _database_url, conn_max_age=_conn_max_age, conn_health_checks=True
         )
     }
 except Exception as exc:
@@ -167,6 +173,8 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# The largest recording staff may upload; the web server in front must accept it too.
+RECORDING_MAX_UPLOAD_MB = env_int("RECORDING_MAX_UPLOAD_MB", 2048)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -204,6 +212,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cme@localhost")
 
 # Celery: with no REDIS_URL every task runs in-process, right where it is enqueued.
 REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
+    # The value itself is not echoed: it may hold the broker password.
+    raise ImproperlyConfigured("REDIS_URL must be a redis:// or rediss:// URL.")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -214,6 +225,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any certificate task (retries with countdown included), so a task
     # still running is never handed to a second worker.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker looks for messages whose worker died (kombu's defaults give
+    # about 100 s; tests lower both to see a redelivery quickly).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -14,10 +14,13 @@ from django.db import connection
 
 from certificates.models import Certificate
 from certificates.services import certificate_claim
+from certificates.tasks import render_certificate
 from lms.celery import app as celery_app
 
 from .conftest import pdf_text
 from .factories import complete_activity, learner_ready_to_claim
+
+LOCK_WAIT = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -37,37 +40,67 @@ def broker():
     return url
 
 
+class Workers:
+    """Starts Celery worker processes on the test database and Redis; stops them all."""
+
+    def __init__(self, broker, media_root, log_dir):
+        if connection.vendor != "postgresql":
+            pytest.fail("The worker tests need PostgreSQL (make test sets DATABASE_URL).")
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=worker_database_url(),
+            REDIS_URL=broker,
+            MEDIA_ROOT=str(media_root),
+            DJANGO_SETTINGS_MODULE="lms.settings",
+        )
+        self.log_dir = log_dir
+        self.processes = []
+
+    def start(self, **env):
+        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "w+")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+            cwd=settings.BASE_DIR,
+            env={**self.env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append((process, log))
+        return process
+
+    def log(self, index):
+        log = self.processes[index][1]
+        log.seek(0)
+        return log.read()
+
+    def kill(self, process):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self):
+        for process, log in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    self.kill(process)
+            log.seek(0)
+            print(log.read())
+
+
 @pytest.fixture
-def worker(broker, media_root, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.fail("The worker tests need PostgreSQL (make test sets DATABASE_URL).")
-    env = dict(
-        os.environ,
-        DATABASE_URL=worker_database_url(),
-        REDIS_URL=broker,
-        MEDIA_ROOT=str(media_root),
-        DJANGO_SETTINGS_MODULE="lms.settings",
-    )
-    log = open(tmp_path / "worker.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield process
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    log.seek(0)
-    print(log.read())
+def workers(broker, media_root, tmp_path):
+    workers = Workers(broker, media_root, tmp_path)
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
+def worker(workers):
+    return workers.start()
 
 
 def wait_for_state(certificate, state, *, timeout=60):
@@ -97,3 +130,74 @@ def test_it_issues_a_claimed_certificate_through_a_real_worker(worker, provider,
     assert "1.25 AMA PRA Category 1 Credits™" in text
     assert "designates this enduring material for a maximum of 1.5 AMA PRA Category 1 Credits™" in text
     assert Certificate.objects.filter(user=learner, activity=activity).count() == 1
+
+
+def test_it_issues_one_certificate_when_the_task_is_delivered_twice(workers, worker, provider):
+    activity = complete_activity()
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    render_certificate.delay(certificate.pk)
+
+    wait_until(lambda: workers.log(0).count("succeeded in") == 2, what="both deliveries to run")
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.ISSUED
+    assert Certificate.objects.filter(user=learner).count() == 1
+    assert certificate.events.filter(action="issued").count() == 1
+
+
+def test_it_issues_exactly_once_after_the_worker_is_killed_mid_task(workers, provider):
+    activity = complete_activity()
+    learner = learner_ready_to_claim(activity=activity)
+
+    # Hold the certificate's row lock so the worker's task blocks inside certificate_issue,
+    # then SIGKILL the whole worker while the task is running and unacknowledged.
+    with connections_other() as blocker:
+        certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+        with blocker.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT id FROM certificates_certificate WHERE id = %s FOR UPDATE", [certificate.pk])
+            first = workers.start()
+            wait_until(lambda: scalar(LOCK_WAIT) > 0, what="the worker to block on the row lock")
+            workers.kill(first)
+            cursor.execute("ROLLBACK")
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.PENDING
+
+    # A new worker gets the unacknowledged message back once the visibility timeout passes.
+    workers.start(
+        CELERY_VISIBILITY_TIMEOUT="3",
+        CELERY_UNACKED_RESTORE_INTERVAL="1",
+        CELERY_UNACKED_RESTORE_THROTTLE="1",
+    )
+    wait_for_state(certificate, Certificate.State.ISSUED, timeout=90)
+    assert Certificate.objects.filter(user=learner, activity=activity).count() == 1
+    assert certificate.events.filter(action="issued").count() == 1
+
+
+def scalar(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def wait_until(condition, *, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+class connections_other:
+    """A second database connection, as another process would have."""
+
+    def __enter__(self):
+        from django.db import connections
+
+        self.connection = connections.create_connection("default")
+        self.connection.set_autocommit(True)
+        return self.connection
+
+    def __exit__(self, *exc):
+        self.connection.close()

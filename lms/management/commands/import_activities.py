@@ -16,12 +16,15 @@ class Command(BaseCommand):
             if file == "-":
                 data = json.load(self.stdin)
             else:
-                with open(file, encoding="utf-8") as handle:
+                # utf-8-sig: files saved by spreadsheet and Windows tools often start with a BOM.
+                with open(file, encoding="utf-8-sig") as handle:
                     data = json.load(handle)
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+            raise CommandError(f"Cannot read {file}: {error.strerror or error}") from None
         except json.JSONDecodeError as error:
             raise CommandError(f"{file} is not valid JSON: {error}") from None
+        except UnicodeDecodeError as error:
+            raise CommandError(f"{file} is not UTF-8 text: {error}") from None
         try:
             activities = activities_import(data=data)
         except ActivityImportError as error:

@@ -1,9 +1,9 @@
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from courses.models import Provider
-from lms.activity_io import activities_import
+from lms.activity_io import ActivityImportError, activities_import
 from lms.demo import demo_activities
 from lms.models import User
 
@@ -25,7 +25,10 @@ class Command(BaseCommand):
                 ),
                 privacy_url="https://example.org/privacy",
             )
-        activities = activities_import(data=demo_activities())
+        try:
+            activities = activities_import(data=demo_activities())
+        except ActivityImportError as error:
+            raise CommandError(f"The demo catalog could not be loaded. {error}") from None
         learner = self._user("learner@example.org", given_name="Alex", family_name="Rivera",
                              certificate_name="Alex Rivera", degree="MD",
                              profession=User.Profession.PHYSICIAN, specialty="Internal medicine")

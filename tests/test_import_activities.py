@@ -1,0 +1,575 @@
+"""`manage.py import_activities` / `export_activities`: the activity JSON of SPEC §7."""
+
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from courses.models import (
+    Activity,
+    FacultyRole,
+    LearningObjective,
+    Person,
+    Recording,
+    Resource,
+    Series,
+)
+from lms.activity_io import activities_export
+from lms.demo import demo_activities
+from quizzes.models import (
+    Attempt,
+    AttemptAnswer,
+    Choice,
+    Evaluation,
+    EvaluationQuestion,
+    PostTest,
+    Question,
+)
+
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+COUNTED_MODELS = [
+    Activity, Series, Person, FacultyRole, LearningObjective, Resource, Recording,
+    PostTest, Question, Choice, Evaluation, EvaluationQuestion,
+]
+
+
+def full_activity(**fields):
+    """Every field of SPEC §7, with values that differ from the importer's defaults."""
+    data = {
+        "slug": "structural-equity-lessons",
+        "title": "Structural Equity: Lessons from 2020",
+        "series": "Addressing Health Disparities",
+        "status": "published",
+        "recorded_on": "2021-06-20",
+        "release_date": "2021-06-21",
+        "reviewed_on": "2021-09-01",
+        "termination_date": "2021-12-21",
+        "estimated_minutes": 45,
+        "credits": "1.25",
+        "description": "What 2020 taught hospitals about equitable systems.",
+        "objectives": ["Place disparities in historical context.", "Name structural drivers."],
+        "faculty": [
+            {"name": "Ada Example", "degrees": "MD, MPH", "affiliation": "General Hospital",
+             "role": "presenter",
+             "relationships": [{"company": "Acme Pharma", "nature": "consultant"},
+                               {"company": "Beta Devices", "nature": "speakers bureau"}],
+             "disclosure": "Relationships mitigated by independent content review."},
+            {"name": "Ben Sample", "degrees": "", "affiliation": "Community Clinic",
+             "role": "moderator", "relationships": [],
+             "disclosure": "No relevant financial relationships."},
+        ],
+        "recording": {"url": "https://video.example.org/equity.mp4",
+                      "captions_url": "/media/captions/equity.vtt",
+                      "duration_seconds": 3540, "transcript": "Welcome, everyone."},
+        "requires_full_viewing": True,
+        "resources": [{"title": "Equity toolkit", "url": "https://example.org/toolkit"},
+                      {"title": "Slides", "url": "https://example.org/slides.pdf"}],
+        "posttest": {
+            "pass_percent": 80,
+            "max_attempts": 3,
+            "questions": [
+                {"text": "Health equity means:", "explanation": "Fair opportunity.",
+                 "choices": [{"text": "Identical treatment", "correct": False},
+                             {"text": "Fair opportunity for health", "correct": True}]},
+                {"text": "A structural driver is:", "explanation": "",
+                 "choices": [{"text": "Segregation", "correct": True},
+                             {"text": "Bedside manner", "correct": False},
+                             {"text": "Pharmacy choice", "correct": False}]},
+            ],
+        },
+        "evaluation": {"questions": [
+            {"text": "The activity met its objectives.", "kind": "likert", "required": True},
+            {"text": "Free of commercial bias?", "kind": "yes_no", "required": True},
+            {"text": "Other comments", "kind": "text", "required": False},
+            {"text": "What will you change?", "kind": "commitment", "required": True},
+        ]},
+    }
+    data.update(fields)
+    return data
+
+
+def minimal_activity(**fields):
+    data = {"slug": "minimal", "title": "Minimal", "release_date": "2024-01-10",
+            "termination_date": "2025-01-10", "credits": "0.5"}
+    data.update(fields)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def write_json(tmp_path):
+    def write(data, name="activities.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def import_file(path):
+    out = io.StringIO()
+    call_command("import_activities", path, stdout=out)
+    return out.getvalue()
+
+
+def row_counts():
+    return {model.__name__: model.objects.count() for model in COUNTED_MODELS}
+
+
+def database_state():
+    return row_counts(), activities_export()
+
+
+# --- a full activity -------------------------------------------------------------------
+
+
+def test_it_imports_the_activity_fields(write_json):
+    output = import_file(write_json(full_activity()))
+
+    activity = Activity.objects.get(slug="structural-equity-lessons")
+    assert "Imported structural-equity-lessons" in output
+    assert activity.title == "Structural Equity: Lessons from 2020"
+    assert activity.series.title == "Addressing Health Disparities"
+    assert activity.status == Activity.Status.PUBLISHED
+    assert activity.recorded_on == datetime.date(2021, 6, 20)
+    assert activity.release_date == datetime.date(2021, 6, 21)
+    assert activity.reviewed_on == datetime.date(2021, 9, 1)
+    assert activity.termination_date == datetime.date(2021, 12, 21)
+    assert activity.estimated_minutes == 45
+    assert activity.credits == Decimal("1.25")
+    assert activity.description == "What 2020 taught hospitals about equitable systems."
+    assert activity.requires_full_viewing is True
+    assert [o.text for o in activity.objectives.all()] == [
+        "Place disparities in historical context.", "Name structural drivers."]
+
+
+def test_it_imports_faculty_with_their_relationships(write_json):
+    import_file(write_json(full_activity()))
+
+    roles = list(Activity.objects.get().faculty.select_related("person"))
+    assert [(r.person.name, r.person.degrees, r.person.affiliation, r.role) for r in roles] == [
+        ("Ada Example", "MD, MPH", "General Hospital", "presenter"),
+        ("Ben Sample", "", "Community Clinic", "moderator"),
+    ]
+    assert roles[0].relationships == [{"company": "Acme Pharma", "nature": "consultant"},
+                                      {"company": "Beta Devices", "nature": "speakers bureau"}]
+    assert roles[0].disclosure == "Relationships mitigated by independent content review."
+    assert roles[1].relationships == []
+
+
+def test_it_imports_the_recording_and_resources(write_json):
+    import_file(write_json(full_activity()))
+
+    activity = Activity.objects.get()
+    assert (activity.recording.url, activity.recording.captions_url,
+            activity.recording.duration_seconds, activity.recording.transcript) == (
+        "https://video.example.org/equity.mp4", "/media/captions/equity.vtt", 3540,
+        "Welcome, everyone.")
+    assert [(r.title, r.url) for r in activity.resources.all()] == [
+        ("Equity toolkit", "https://example.org/toolkit"),
+        ("Slides", "https://example.org/slides.pdf")]
+
+
+def test_it_imports_the_posttest_with_questions_and_choices(write_json):
+    import_file(write_json(full_activity()))
+
+    posttest = Activity.objects.get().posttest
+    assert posttest.pass_percent == Decimal("80")
+    assert posttest.max_attempts == 3
+    assert [
+        (q.text, q.explanation, [(c.text, c.is_correct) for c in q.choices.all()])
+        for q in posttest.questions.all()
+    ] == [
+        ("Health equity means:", "Fair opportunity.",
+         [("Identical treatment", False), ("Fair opportunity for health", True)]),
+        ("A structural driver is:", "",
+         [("Segregation", True), ("Bedside manner", False), ("Pharmacy choice", False)]),
+    ]
+
+
+def test_it_imports_the_evaluation(write_json):
+    import_file(write_json(full_activity()))
+
+    questions = Activity.objects.get().evaluation.questions.all()
+    assert [(q.text, q.kind, q.required) for q in questions] == [
+        ("The activity met its objectives.", "likert", True),
+        ("Free of commercial bias?", "yes_no", True),
+        ("Other comments", "text", False),
+        ("What will you change?", "commitment", True),
+    ]
+
+
+def test_it_creates_exactly_the_rows_of_the_file(write_json):
+    import_file(write_json(full_activity()))
+
+    assert row_counts() == {
+        "Activity": 1, "Series": 1, "Person": 2, "FacultyRole": 2, "LearningObjective": 2,
+        "Resource": 2, "Recording": 1, "PostTest": 1, "Question": 2, "Choice": 5,
+        "Evaluation": 1, "EvaluationQuestion": 4,
+    }
+
+
+def test_it_imports_a_minimal_activity_with_defaults(write_json):
+    import_file(write_json(minimal_activity()))
+
+    activity = Activity.objects.get(slug="minimal")
+    assert activity.status == Activity.Status.DRAFT
+    assert activity.series is None
+    assert activity.estimated_minutes == 60
+    assert not Recording.objects.exists()
+    assert not PostTest.objects.exists()
+    assert not Evaluation.objects.exists()
+
+
+def test_it_reads_a_file_that_starts_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "excel.json"
+    path.write_text(json.dumps(minimal_activity()), encoding="utf-8-sig")
+
+    import_file(str(path))
+
+    assert Activity.objects.filter(slug="minimal").exists()
+
+
+# --- updating by slug ------------------------------------------------------------------
+
+
+def test_it_updates_an_activity_imported_again_with_the_same_slug(write_json):
+    import_file(write_json(full_activity()))
+    first_pk = Activity.objects.get().pk
+    changed = full_activity(title="Structural Equity, revised", credits="1.5",
+                            objectives=["Only one objective now."])
+    changed["posttest"]["questions"][0]["text"] = "Equity in health means:"
+    changed["evaluation"]["questions"] = changed["evaluation"]["questions"][:1]
+
+    import_file(write_json(changed))
+
+    activity = Activity.objects.get()
+    assert activity.pk == first_pk
+    assert (activity.title, activity.credits) == ("Structural Equity, revised", Decimal("1.5"))
+    assert [o.text for o in activity.objectives.all()] == ["Only one objective now."]
+    assert activity.posttest.questions.first().text == "Equity in health means:"
+    assert row_counts() == {
+        "Activity": 1, "Series": 1, "Person": 2, "FacultyRole": 2, "LearningObjective": 1,
+        "Resource": 2, "Recording": 1, "PostTest": 1, "Question": 2, "Choice": 5,
+        "Evaluation": 1, "EvaluationQuestion": 1,
+    }
+
+
+def test_it_changes_nothing_when_the_same_file_is_imported_twice(write_json):
+    path = write_json(full_activity())
+    import_file(path)
+    before = database_state()
+    question_pks = list(Question.objects.values_list("pk", flat=True))
+
+    import_file(path)
+
+    assert database_state() == before
+    assert list(Question.objects.values_list("pk", flat=True)) == question_pks
+
+
+def test_it_removes_a_posttest_and_evaluation_left_out_of_the_update(write_json):
+    import_file(write_json(full_activity()))
+
+    import_file(write_json(full_activity(posttest=None, evaluation=None, recording=None)))
+
+    counts = row_counts()
+    assert counts["PostTest"] == counts["Question"] == counts["Choice"] == 0
+    assert counts["Evaluation"] == counts["EvaluationQuestion"] == counts["Recording"] == 0
+    assert activities_export()[0]["posttest"] is None
+
+
+def answer_posttest(activity):
+    """A learner's graded attempt, with an answer row for every question."""
+    attempt = Attempt.objects.create(user=UserFactory(), posttest=activity.posttest)
+    for question in activity.posttest.questions.all():
+        AttemptAnswer.objects.create(attempt=attempt, question=question, is_correct=False)
+    return attempt
+
+
+def test_it_updates_an_activity_whose_unchanged_posttest_learners_answered(write_json):
+    import_file(write_json(full_activity()))
+    attempt = answer_posttest(Activity.objects.get())
+
+    import_file(write_json(full_activity(title="New title")))
+
+    assert Activity.objects.get().title == "New title"
+    assert Attempt.objects.get() == attempt
+    assert attempt.answers.count() == 2
+
+
+def test_it_refuses_to_replace_questions_learners_answered(write_json):
+    import_file(write_json(full_activity()))
+    answer_posttest(Activity.objects.get())
+    before = database_state()
+    changed = full_activity(title="New title")
+    changed["posttest"]["questions"][0]["text"] = "A reworded question"
+
+    with pytest.raises(CommandError, match=r"posttest\.questions: learners have already answered"):
+        import_file(write_json(changed))
+
+    assert database_state() == before
+
+
+def test_it_keeps_a_faculty_members_earlier_affiliation_on_earlier_activities(write_json):
+    earlier = full_activity()
+    later = full_activity(slug="later-talk", release_date="2024-01-01", termination_date="2025-01-01")
+    later["faculty"][0]["affiliation"] = "University Hospital"
+
+    import_file(write_json([earlier, later]))
+
+    affiliations = {
+        role.activity.slug: role.person.affiliation
+        for role in FacultyRole.objects.filter(person__name="Ada Example").select_related("person", "activity")
+    }
+    assert affiliations == {"structural-equity-lessons": "General Hospital",
+                            "later-talk": "University Hospital"}
+
+
+def test_it_stores_a_faculty_member_once_across_activities(write_json):
+    other = full_activity(slug="second-talk")
+
+    import_file(write_json([full_activity(), other]))
+
+    assert Person.objects.filter(name="Ada Example").count() == 1
+    assert FacultyRole.objects.filter(person__name="Ada Example").count() == 2
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+def test_it_imports_a_list_of_activities(write_json):
+    output = import_file(write_json([full_activity(), minimal_activity(), minimal_activity(slug="third")]))
+
+    assert set(Activity.objects.values_list("slug", flat=True)) == {
+        "structural-equity-lessons", "minimal", "third"}
+    assert "3 activities imported." in output
+
+
+# --- bad input: a CommandError naming the field, and nothing changed -------------------
+
+
+def _set(path, value):
+    """A change to an activity dict: set the value at a dotted path (None deletes it)."""
+    def change(data):
+        *parents, last = path.split(".")
+        target = data
+        for key in parents:
+            target = target[int(key)] if key.isdigit() else target[key]
+        if value is None:
+            del target[int(last) if last.isdigit() else last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+def _no_correct_choice(data):
+    for choice in data["posttest"]["questions"][1]["choices"]:
+        choice["correct"] = False
+
+
+BAD_INPUT = {
+    "missing-title": (_set("title", None), "[2].title", "is required"),
+    "blank-title": (_set("title", "   "), "[2].title", "is required"),
+    "credits-not-in-quarter-steps": (_set("credits", "1.1"), "[2].credits", "steps of 0.25"),
+    "credits-zero": (_set("credits", 0), "[2].credits", "greater than 0"),
+    "credits-not-a-number": (_set("credits", "one"), "[2].credits", "not a number"),
+    "credits-nan": (_set("credits", "NaN"), "[2].credits", "not a number"),
+    "credits-too-large": (_set("credits", "1000"), "[2].credits", "less than 1000"),
+    "termination-before-release": (
+        _set("termination_date", "2021-06-20"), "[2].termination_date", "before release_date"),
+    "no-correct-choice": (
+        _no_correct_choice, "[2].posttest.questions[1].choices", "choice marked correct"),
+    "one-choice": (
+        _set("posttest.questions.0.choices", [{"text": "Only", "correct": True}]),
+        "[2].posttest.questions[0].choices", "at least two choices"),
+    "bad-date": (_set("release_date", "21/06/2021"), "[2].release_date", "YYYY-MM-DD"),
+    "impossible-date": (_set("release_date", "2021-02-30"), "[2].release_date", "YYYY-MM-DD"),
+    "compact-date": (_set("recorded_on", "20210620"), "[2].recorded_on", "YYYY-MM-DD"),
+    "number-as-date": (_set("reviewed_on", 20210901), "[2].reviewed_on", "YYYY-MM-DD"),
+    "unknown-evaluation-kind": (
+        _set("evaluation.questions.2.kind", "essay"), "[2].evaluation.questions[2].kind", "one of"),
+    "unknown-faculty-role": (_set("faculty.1.role", "speaker"), "[2].faculty[1].role", "one of"),
+    "relationship-without-company": (
+        _set("faculty.0.relationships.1.company", None),
+        "[2].faculty[0].relationships[1].company", "is required"),
+    "unknown-status": (_set("status", "live"), "[2].status", "one of"),
+    "pass-percent-over-100": (_set("posttest.pass_percent", 101), "[2].posttest.pass_percent", "between"),
+    "pass-percent-nan": (_set("posttest.pass_percent", "NaN"), "[2].posttest.pass_percent", "not a number"),
+    "estimated-minutes-text": (_set("estimated_minutes", "60"), "[2].estimated_minutes", "whole number"),
+    "resource-url-invalid": (_set("resources.1.url", "not a url"), "[2].resources[1].url", "valid URL"),
+    "resource-url-too-long": (
+        _set("resources.0.url", "https://example.org/" + "a" * 500), "[2].resources[0].url", "at most 500"),
+    "duration-too-large": (
+        _set("recording.duration_seconds", 2**40), "[2].recording.duration_seconds", "at most"),
+    "objective-not-text": (_set("objectives.1", 7), "[2].objectives[1]", "non-empty text"),
+    "duplicate-slug": (_set("slug", "minimal"), "[2].slug", "appears twice"),
+    "bad-slug": (_set("slug", "no spaces please"), "[2].slug", "letters, numbers"),
+}
+
+
+@pytest.fixture
+def earlier_activity(write_json):
+    """An activity already in the database before the bad file is imported."""
+    import_file(write_json(full_activity(), name="earlier.json"))
+    return Activity.objects.get()
+
+
+@pytest.mark.parametrize("change, field, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_it_rejects_bad_input_naming_the_field_and_changes_nothing(
+    write_json, earlier_activity, change, field, message
+):
+    before = database_state()
+    bad = full_activity(slug="bad-one")
+    change(bad)
+    update_of_earlier = full_activity(title="Changed by a file that fails later")
+    valid_new = minimal_activity()
+
+    with pytest.raises(CommandError) as raised:
+        import_file(write_json([update_of_earlier, valid_new, bad]))
+
+    assert f"{field}: " in str(raised.value)
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("Nothing was imported.")
+    assert database_state() == before
+    assert not Activity.objects.filter(slug="minimal").exists()
+    assert Activity.objects.get().title == earlier_activity.title
+
+
+def test_it_names_the_field_of_a_single_activity_without_a_list_index(write_json, earlier_activity):
+    before = database_state()
+
+    with pytest.raises(CommandError, match=r"Nothing was imported\. title: is required"):
+        import_file(write_json(minimal_activity(title=None)))
+
+    assert database_state() == before
+
+
+def test_it_rejects_a_file_that_is_not_json(tmp_path, earlier_activity):
+    before = database_state()
+    path = tmp_path / "broken.json"
+    path.write_text('[{"slug": "x",}', encoding="utf-8")
+
+    with pytest.raises(CommandError, match=r"broken\.json is not valid JSON"):
+        import_file(str(path))
+
+    assert database_state() == before
+
+
+def test_it_rejects_a_file_that_is_not_utf8(tmp_path, earlier_activity):
+    before = database_state()
+    path = tmp_path / "latin1.json"
+    path.write_bytes(json.dumps(minimal_activity(title="Café"), ensure_ascii=False).encode("latin-1"))
+
+    with pytest.raises(CommandError, match=r"latin1\.json is not UTF-8"):
+        import_file(str(path))
+
+    assert database_state() == before
+
+
+def test_it_rejects_a_missing_file(tmp_path, earlier_activity):
+    before = database_state()
+
+    with pytest.raises(CommandError, match=r"Cannot read .*nowhere\.json: No such file"):
+        import_file(str(tmp_path / "nowhere.json"))
+
+    assert database_state() == before
+
+
+def test_it_rejects_json_that_is_not_an_activity(write_json):
+    with pytest.raises(CommandError, match=r"\[1\]: must be a JSON object"):
+        import_file(write_json([minimal_activity(), "minimal"]))
+
+    assert not Activity.objects.exists()
+
+
+# --- as a real process -----------------------------------------------------------------
+
+
+def subprocess_database_url():
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("the command runs in its own process, which needs the test database on PostgreSQL")
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_exits_non_zero_naming_the_field_when_run_as_a_command(write_json):
+    import_file(write_json(full_activity(), name="earlier.json"))
+    before = database_state()
+    bad = write_json([minimal_activity(), full_activity(slug="bad-one", credits="1.1")], name="bad.json")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_activities", bad],
+        cwd=settings.BASE_DIR,
+        env=dict(os.environ, DATABASE_URL=subprocess_database_url()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "[1].credits: Credits must be in steps of 0.25" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert database_state() == before
+    assert not Activity.objects.filter(slug="minimal").exists()
+
+
+# --- round trip ------------------------------------------------------------------------
+
+
+def export_text(**options):
+    out = io.StringIO()
+    call_command("export_activities", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json):
+    later = full_activity(slug="later-talk", release_date="2024-01-01", termination_date="2025-01-01")
+    later["faculty"][0]["affiliation"] = "University Hospital"
+    later["posttest"]["pass_percent"] = "66.67"
+    later["posttest"]["max_attempts"] = None
+    draft = {**minimal_activity(), "series": None, "status": "draft", "recorded_on": None,
+             "reviewed_on": None, "estimated_minutes": 60, "credits": "0.50", "description": "",
+             "objectives": [], "faculty": [], "recording": None, "requires_full_viewing": False,
+             "resources": [], "posttest": None, "evaluation": None}
+    original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
+    import_file(write_json(original))
+    first_export = tmp_path / "export.json"
+    call_command("export_activities", output=str(first_export))
+
+    for model in (Activity, Person, Series):
+        model.objects.all().delete()
+    assert set(row_counts().values()) == {0}
+    import_file(str(first_export))
+
+    assert export_text() == first_export.read_text(encoding="utf-8")
+    # Every field was given in its exported form, so the export is the file itself.
+    expected = sorted(original, key=lambda a: (a["release_date"], a["slug"]))
+    assert json.loads(first_export.read_text(encoding="utf-8")) == expected
+
+
+def test_it_exports_to_standard_output_as_a_json_list(write_json):
+    import_file(write_json(minimal_activity()))
+
+    exported = json.loads(export_text())
+
+    assert [a["slug"] for a in exported] == ["minimal"]
+    assert exported[0]["credits"] == "0.50"

@@ -1,0 +1,132 @@
+"""Settings from the environment (SPEC §6), each case in a fresh Python process."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# Variables a case sets itself; the rest of the test run's environment is inherited.
+CONFIG_VARIABLES = (
+    "DJANGO_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CONN_MAX_AGE",
+    "REDIS_URL", "MEDIA_ROOT", "EMAIL_BACKEND", "EMAIL_PORT", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "STATIC_ROOT", "AWS_STORAGE_BUCKET_NAME", "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+db = s.DATABASES["default"]
+print(json.dumps({
+    "ENGINE": db["ENGINE"], "NAME": str(db["NAME"]), "HOST": db.get("HOST"),
+    "CONN_MAX_AGE": db["CONN_MAX_AGE"], "DEBUG": s.DEBUG, "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
+    "CELERY_TASK_ALWAYS_EAGER": s.CELERY_TASK_ALWAYS_EAGER,
+    "CELERY_BROKER_URL": s.CELERY_BROKER_URL, "EMAIL_BACKEND": s.EMAIL_BACKEND,
+    "MEDIA_ROOT": str(s.MEDIA_ROOT), "STORAGE": s.STORAGES["default"]["BACKEND"],
+}))
+"""
+START_UP = "import django; django.setup()"
+
+
+def run(args, **variables):
+    env = {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
+    env["DJANGO_SETTINGS_MODULE"] = "lms.settings"
+    env.update(variables)
+    return subprocess.run(
+        [sys.executable, *args], cwd=settings.BASE_DIR, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def printed_settings(**variables):
+    result = run(["-c", PRINT_SETTINGS], **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_it_defaults_to_sqlite_eager_celery_and_local_files():
+    # Nothing connects to the database here, so the developer's demo DB is not touched.
+    values = printed_settings()
+
+    base_dir = Path(settings.BASE_DIR)
+    assert values["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["NAME"] == str(base_dir / "var" / "db.sqlite3")
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert values["CELERY_BROKER_URL"] == "memory://"
+    assert values["DEBUG"] is True
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert values["MEDIA_ROOT"] == str(base_dir / "var" / "media")
+    assert values["STORAGE"] == "django.core.files.storage.FileSystemStorage"
+
+
+def test_it_reads_database_redis_and_media_from_the_environment(tmp_path):
+    values = printed_settings(
+        DATABASE_URL="postgres://cme:secret@db.example.org:5433/cme",
+        REDIS_URL="redis://broker.example.org:6379/2",
+        CONN_MAX_AGE="30",
+        MEDIA_ROOT=str(tmp_path / "media"),
+    )
+
+    assert (values["ENGINE"], values["NAME"], values["HOST"], values["CONN_MAX_AGE"]) == (
+        "django.db.backends.postgresql", "cme", "db.example.org", 30)
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["CELERY_BROKER_URL"] == "redis://broker.example.org:6379/2"
+    assert values["MEDIA_ROOT"] == str(tmp_path / "media")
+
+
+def test_it_refuses_production_without_a_secret_key(tmp_path):
+    result = run(
+        ["-c", START_UP], DJANGO_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        ALLOWED_HOSTS="cme.example.org",
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set" in result.stderr
+
+
+def test_it_refuses_production_without_allowed_hosts(tmp_path):
+    result = run(
+        ["-c", START_UP], DJANGO_ENV="production", SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: ALLOWED_HOSTS must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DEBUG", "maybe"),
+        ("CONN_MAX_AGE", "abc"),
+        ("DJANGO_ENV", "staging"),
+        ("DATABASE_URL", "mongodb://db.example.org/cme"),
+        ("REDIS_URL", "localhost:6379"),
+    ],
+)
+def test_it_fails_at_start_up_naming_a_malformed_variable(tmp_path, name, value):
+    variables = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", name: value}
+
+    result = run(["-c", START_UP], **variables)
+
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"django.core.exceptions.ImproperlyConfigured: {name} ")
+
+
+def test_it_passes_the_deployment_checks_in_production():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(50)[:50],
+        DATABASE_URL="postgres://cme:secret@127.0.0.1:5432/cme",
+        ALLOWED_HOSTS="cme.example.org",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
