@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium poppler-utils)
+  packages+=(chromium poppler-utils zbar-tools)
 fi
 
 missing=()

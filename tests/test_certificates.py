@@ -1,3 +1,5 @@
+import subprocess
+
 import pytest
 
 from certificates.issuing import certificate_issue
@@ -116,3 +118,13 @@ def test_it_refreshes_the_page_while_the_certificate_is_being_prepared(activity,
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "Download certificate" in html
     assert 'http-equiv="refresh"' not in html
+
+
+def test_it_prints_a_qr_code_that_scans_to_the_verification_url(issued, tmp_path):
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(issued.pdf.open("rb").read())
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", pdf, tmp_path / "page"], check=True)
+    scan = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], capture_output=True, text=True, check=True
+    )
+    assert scan.stdout.strip() == issued.get_verification_url()

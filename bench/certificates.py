@@ -1,0 +1,136 @@
+"""Certificates per second through one Celery worker, against a bare WeasyPrint render.
+
+Runs outside the test suite, on PostgreSQL and Redis (started by `make test` or already up):
+
+    .venv/bin/python bench/certificates.py [--count 60]
+
+It uses its own database (`lms_bench`, created and migrated if missing) and Redis
+database 13. In one run it measures:
+  1. bare: WeasyPrint rendering the same certificate HTML, in this process, `count` times;
+  2. worker: one worker process (concurrency 1) issuing `count` pending certificates,
+     from the first enqueue until the last is issued (the worker is warmed up first).
+It prints both rates and the ratio of the platform's per-certificate cost to the bare one.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lms_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="lms.settings",
+    DATABASE_URL=DATABASE_URL,
+    REDIS_URL=REDIS_URL,
+    MEDIA_ROOT=os.environ.get("BENCH_MEDIA_ROOT", "/tmp/lms-bench-media"),
+    EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+)
+
+
+def ensure_database():
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=60)
+    count = parser.parse_args().count
+
+    ensure_database()
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from weasyprint import HTML
+
+    from certificates.models import Certificate
+    from certificates.pdf import _stylesheet, certificate_html
+    from certificates.tasks import render_certificate
+    from tests.factories import ProviderFactory, UserFactory, complete_activity
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+    ProviderFactory()
+    activity = complete_activity()
+
+    def pending_certificates(n):
+        rows = []
+        for _ in range(n):
+            user = UserFactory()
+            rows.append(
+                Certificate.objects.create(
+                    user=user, activity=activity, kind=Certificate.Kind.AMA_CREDIT,
+                    credits_claimed=activity.credits, completed_on=activity.release_date,
+                    learner_name=user.certificate_name, learner_degree=user.degree,
+                    activity_title=activity.title, activity_release_date=activity.release_date,
+                    activity_credits=activity.credits, provider_name="Test Medical School",
+                    accreditation_statement="Accredited.", designation_statement=activity.designation_statement(),
+                )
+            )
+        return rows
+
+    warm_up, measured = pending_certificates(3), pending_certificates(count)
+
+    # 1. Bare WeasyPrint on the same HTML, with the same prepared stylesheet and fonts.
+    html = certificate_html(measured[0])
+    stylesheet = _stylesheet("certificate.css")
+    from certificates import pdf as pdf_module
+
+    HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=pdf_module._font_config)
+    started = time.perf_counter()
+    for _ in range(count):
+        HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=pdf_module._font_config)
+    bare = time.perf_counter() - started
+
+    # 2. One worker process issuing the certificates.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+    )
+    try:
+        for certificate in warm_up:
+            render_certificate.delay(certificate.pk)
+        wait_issued([c.pk for c in warm_up], Certificate)
+        started = time.perf_counter()
+        for certificate in measured:
+            render_certificate.delay(certificate.pk)
+        wait_issued([c.pk for c in measured], Certificate)
+        through_worker = time.perf_counter() - started
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+    bare_rate, worker_rate = count / bare, count / through_worker
+    print(f"certificates:            {count}")
+    print(f"bare WeasyPrint render:  {bare_rate:6.2f} certificates/s ({1000 * bare / count:.1f} ms each)")
+    print(f"through one worker:      {worker_rate:6.2f} certificates/s ({1000 * through_worker / count:.1f} ms each)")
+    print(f"worker cost / bare cost: {through_worker / bare:.3f}  (goal: <= 1.25)")
+    print(f"worker rate / bare rate: {100 * worker_rate / bare_rate:.1f}%")
+
+
+def wait_issued(pks, Certificate, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Certificate.objects.filter(pk__in=pks).exclude(state=Certificate.State.ISSUED).exists():
+            return
+        time.sleep(0.1)
+    raise SystemExit("timed out waiting for the worker")
+
+
+if __name__ == "__main__":
+    main()
