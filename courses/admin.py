@@ -31,6 +31,15 @@ class ResourceInline(admin.TabularInline):
 
 class RecordingInline(admin.StackedInline):
     model = Recording
+    fields = [
+        "video",
+        "url",
+        "duration_seconds",
+        "required_viewing_percent",
+        "captions",
+        "captions_url",
+        "transcript",
+    ]
 
 
 @admin.register(Activity)
@@ -54,6 +63,13 @@ class ParticipationAdmin(admin.ModelAdmin):
     list_select_related = ["user", "activity"]
     search_fields = ["user__email", "activity__title"]
     raw_id_fields = ["user", "activity"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Viewing progress is evidence for credit: recorded by the player, never typed in.
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 admin.site.register(Provider)

@@ -1,8 +1,20 @@
+import hashlib
+import math
+import re
 import zoneinfo
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import PurePosixPath
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    URLValidator,
+)
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -266,15 +278,208 @@ class Resource(models.Model):
         return self.title
 
 
+VIDEO_EXTENSIONS = ["mp4", "m4v", "webm"]
+MEDIA_TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "vtt": "text/vtt"}
+CAPTIONS_MAX_BYTES = 2 * 1024 * 1024
+YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be",
+                 "youtube-nocookie.com", "www.youtube-nocookie.com"}
+VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+WEBVTT_SIGNATURE = re.compile(r"WEBVTT(?:[ \t\r\n]|$)")
+
+
+def _is_new_upload(value):
+    # A file already in storage passed these checks when it was uploaded; re-reading it
+    # on every save would cost a storage round trip for nothing.
+    return not getattr(value, "_committed", True)
+
+
+def _file_head(value, size):
+    value.seek(0)
+    head = value.read(size)
+    value.seek(0)
+    return head
+
+
+def validate_video_upload(value):
+    if not _is_new_upload(value):
+        return
+    limit_mb = settings.RECORDING_MAX_UPLOAD_MB
+    if value.size > limit_mb * 1024 * 1024:
+        # Rounded up, so a file just over the limit never reads as equal to it.
+        size_mb = math.ceil(value.size * 10 / (1024 * 1024)) / 10
+        raise ValidationError(
+            f"This video is {size_mb} MB; the largest accepted is {limit_mb} MB."
+        )
+    head = _file_head(value, 12)
+    if head[4:8] != b"ftyp" and not head.startswith(b"\x1a\x45\xdf\xa3"):
+        raise ValidationError(
+            "This file is not an MP4 or WebM video. Upload an .mp4, .m4v or .webm file."
+        )
+
+
+def validate_captions_upload(value):
+    if not _is_new_upload(value):
+        return
+    if value.size > CAPTIONS_MAX_BYTES:
+        raise ValidationError(
+            f"This captions file is larger than {CAPTIONS_MAX_BYTES // (1024 * 1024)} MB."
+        )
+    try:
+        text = _file_head(value, CAPTIONS_MAX_BYTES).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("Captions must be a WebVTT file saved as UTF-8 text.") from None
+    if not WEBVTT_SIGNATURE.match(text):
+        raise ValidationError(
+            "Captions must be a WebVTT file: its first line must start with WEBVTT."
+        )
+
+
+def video_embed_url(url):
+    """The privacy-friendly player URL for a YouTube or Vimeo link, or "" for any other URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [segment for segment in parts.path.split("/") if segment]
+    query = parse_qs(parts.query)
+    if host in YOUTUBE_HOSTS:
+        if host == "youtu.be":
+            candidate = segments[0] if segments else ""
+        elif segments[:1] == ["watch"]:
+            candidate = query.get("v", [""])[0]
+        elif len(segments) >= 2 and segments[0] in ("embed", "shorts", "live"):
+            candidate = segments[1]
+        else:
+            candidate = ""
+        if YOUTUBE_ID.fullmatch(candidate):
+            return f"https://www.youtube-nocookie.com/embed/{candidate}?rel=0"
+    if host in VIMEO_HOSTS:
+        numbers = [index for index, segment in enumerate(segments) if segment.isdigit()]
+        if numbers:
+            index = numbers[0]
+            # Unlisted videos carry a privacy hash, either after the id or as ?h=.
+            privacy_hash = query.get("h", [""])[0] or (
+                segments[index + 1] if index + 1 < len(segments) else ""
+            )
+            suffix = f"&h={privacy_hash}" if re.fullmatch(r"[0-9a-f]+", privacy_hash) else ""
+            return f"https://player.vimeo.com/video/{segments[index]}?dnt=1{suffix}"
+    return ""
+
+
+def media_type(name):
+    return MEDIA_TYPES.get(PurePosixPath(urlsplit(name).path).suffix.lower().lstrip("."), "")
+
+
 class Recording(models.Model):
     activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="recording")
-    url = models.CharField(max_length=500, help_text="A video file URL, or a path under /media/.")
-    captions_url = models.CharField(max_length=500, blank=True)
-    duration_seconds = models.PositiveIntegerField(default=0)
+    video = models.FileField(
+        upload_to="recordings/",
+        max_length=255,
+        blank=True,
+        validators=[FileExtensionValidator(VIDEO_EXTENSIONS), validate_video_upload],
+        help_text="Upload an MP4 or WebM file, or give a URL below.",
+    )
+    url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Instead of an upload: a video file URL (.mp4, .webm), a path such as "
+        "/static/demo/welcome.webm, or a Vimeo or YouTube link.",
+    )
+    captions = models.FileField(
+        upload_to="recordings/captions/",
+        max_length=255,
+        blank=True,
+        validators=[FileExtensionValidator(["vtt"]), validate_captions_upload],
+        help_text="WebVTT captions (.vtt).",
+    )
+    captions_url = models.CharField(
+        max_length=500, blank=True, help_text="Instead of an upload: the URL or path of a .vtt file."
+    )
+    duration_seconds = models.PositiveIntegerField(
+        default=0, help_text="Length of the recording. Viewing progress is measured against it."
+    )
+    required_viewing_percent = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="When the activity requires full viewing: how much of the recording a "
+        "learner must play before moving on to the evaluation and post-test.",
+    )
     transcript = models.TextField(blank=True)
 
     def __str__(self):
-        return self.url
+        return self.video.name or self.url
+
+    def clean(self):
+        errors = {}
+        if self.video and self.url:
+            errors["url"] = "Give either an uploaded video or a URL, not both."
+        elif not self.video and not self.url:
+            errors["url"] = "Upload a video or give its URL."
+        elif self.url:
+            error = _url_error(self.url)
+            if error:
+                errors["url"] = error
+            elif urlsplit(self.url).hostname in YOUTUBE_HOSTS | VIMEO_HOSTS and not self.embed_url:
+                errors["url"] = "This YouTube or Vimeo link does not name a video."
+        if self.captions and self.captions_url:
+            errors["captions_url"] = "Give either uploaded captions or a captions URL, not both."
+        elif self.captions_url and _url_error(self.captions_url):
+            errors["captions_url"] = _url_error(self.captions_url)
+        activity = getattr(self, "activity", None)
+        if activity is not None and activity.requires_full_viewing:
+            if self.embed_url:
+                errors["url"] = (
+                    "The activity requires full viewing, which can only be measured for a "
+                    "video file, not a YouTube or Vimeo page."
+                )
+            if not self.duration_seconds:
+                errors["duration_seconds"] = (
+                    "The activity requires full viewing, which is measured against the duration."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def embed_url(self):
+        return "" if self.video else video_embed_url(self.url)
+
+    def _file_url(self, kind):
+        # The stored name changes with every upload; naming it in the URL keeps browsers
+        # from mixing cached byte ranges of a replaced file with the new one.
+        version = hashlib.sha256(getattr(self, kind).name.encode()).hexdigest()[:12]
+        url = reverse("courses:recording_file", kwargs={"slug": self.activity.slug, "kind": kind})
+        return f"{url}?v={version}"
+
+    @property
+    def video_src(self):
+        if self.video:
+            return self._file_url("video")
+        return "" if self.embed_url else self.url
+
+    @property
+    def video_type(self):
+        return media_type(self.video.name or self.url)
+
+    @property
+    def captions_src(self):
+        if self.captions:
+            return self._file_url("captions")
+        return self.captions_url
+
+    @property
+    def trackable(self):
+        """Whether our own player plays it, so viewing progress can be measured."""
+        return bool(self.video) or bool(self.url and not self.embed_url)
+
+
+def _url_error(value):
+    """Why `value` is neither an http(s) URL nor a path on this site, or ""."""
+    if value.startswith("/") and not value.startswith("//"):
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return "Give an http(s) URL or a path on this site starting with /."
+    return ""
 
 
 class Participation(models.Model):
@@ -286,6 +491,19 @@ class Participation(models.Model):
     activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="participations")
     started_at = models.DateTimeField(default=timezone.now)
     recording_completed_at = models.DateTimeField(null=True, blank=True)
+    watched_intervals_ms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Stretches of the recording the learner actually played, as merged "
+        "[start, end] pairs in milliseconds.",
+    )
+    furthest_position_ms = models.PositiveIntegerField(default=0)
+    resume_position_ms = models.PositiveIntegerField(default=0)
+    # The learner's browser clock (ms) on the report that set resume_position_ms, so a
+    # report that arrives late cannot move the resume point back.
+    resume_reported_at = models.BigIntegerField(null=True, blank=True)
+    # When watched time last grew; new watched time cannot outpace the clock since then.
+    watched_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -296,9 +514,130 @@ class Participation(models.Model):
         return f"{self.user} in {self.activity}"
 
 
+def merged_intervals(intervals):
+    """The union of [start, end] pairs, sorted, with overlapping or touching pairs joined.
+
+    Pairs that merely come close stay apart: joining across gaps would count unwatched
+    time, however small each gap.
+    """
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def intervals_total(intervals, *, limit=None):
+    return sum(
+        max(0, (end if limit is None else min(end, limit)) - start) for start, end in intervals
+    )
+
+
+def format_duration(seconds):
+    """75 → "1 min 15 s", 3600 → "1 h", 0 → "0 s"."""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} min")
+    if secs and not hours:
+        parts.append(f"{secs} s")
+    return " ".join(parts) or "0 s"
+
+
+# Resuming this close to the end would show the learner a finished video.
+RESUME_END_MARGIN_MS = 3000
+
+
+@dataclass(frozen=True)
+class Viewing:
+    """How much of a recording one learner has played, in whole milliseconds so the
+    threshold comparison is exact."""
+
+    watched_ms: int
+    duration_ms: int
+    required_percent: int
+    resume_ms: int
+    required: bool
+
+    @property
+    def reached(self):
+        return self.duration_ms > 0 and self.watched_ms * 100 >= self.required_percent * self.duration_ms
+
+    @property
+    def percent(self):
+        # Rounded down, so 89.9% never shows as a met 90%.
+        return self.watched_ms * 100 // self.duration_ms if self.duration_ms else 0
+
+    @property
+    def remaining_seconds(self):
+        needed_ms = -(-self.required_percent * self.duration_ms // 100) - self.watched_ms
+        return max(0, -(-needed_ms // 1000))
+
+    @property
+    def resume_seconds(self):
+        if self.duration_ms and self.resume_ms >= self.duration_ms - RESUME_END_MARGIN_MS:
+            return 0
+        return self.resume_ms / 1000
+
+    @property
+    def status(self):
+        if not self.duration_ms:
+            return "Your place in the recording is saved as you watch."
+        watched = (
+            f"You have watched {format_duration(round(self.watched_ms / 1000))} of "
+            f"{format_duration(self.duration_ms // 1000)} ({self.percent}%)."
+        )
+        if not self.required:
+            return watched
+        if self.reached:
+            return f"{watched} That is enough to continue."
+        return (
+            f"{watched} Watch {format_duration(self.remaining_seconds)} more to reach "
+            f"{self.required_percent}% and continue."
+        )
+
+    def as_json(self):
+        return {
+            "watched_seconds": self.watched_ms / 1000,
+            "duration_seconds": self.duration_ms / 1000,
+            "percent": self.percent,
+            "required_percent": self.required_percent,
+            "requirement_met": self.reached or not self.required,
+            "remaining_seconds": self.remaining_seconds,
+            "status": self.status,
+        }
+
+
+def recording_viewing(*, participation, activity):
+    """What `participation`'s learner has watched of `activity`'s recording."""
+    recording = getattr(activity, "recording", None)
+    duration_ms = recording.duration_seconds * 1000 if recording and recording.trackable else 0
+    return Viewing(
+        watched_ms=intervals_total(participation.watched_intervals_ms, limit=duration_ms),
+        duration_ms=duration_ms,
+        required_percent=recording.required_viewing_percent if recording else 100,
+        resume_ms=participation.resume_position_ms,
+        required=activity.requires_full_viewing,
+    )
+
+
 def recording_requirement_met(*, participation):
+    """Whether the learner has watched enough of the recording to go on.
+
+    Only activities that require full viewing ask anything. Then the learner must have
+    played the recording's required share (90% unless staff set another), measured
+    against its current duration, and recording_completed_at dates when they did.
+    """
     activity = participation.activity
-    return not activity.requires_full_viewing or participation.recording_completed_at is not None
+    if not activity.requires_full_viewing:
+        return True
+    if participation.recording_completed_at is None:
+        return False
+    return recording_viewing(participation=participation, activity=activity).reached
 
 
 def local_date(moment, *, provider=None):

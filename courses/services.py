@@ -1,6 +1,32 @@
+import math
+
+from django.db import transaction
 from django.utils import timezone
 
-from .models import Participation
+from .models import (
+    Activity,
+    Participation,
+    intervals_total,
+    merged_intervals,
+    recording_requirement_met,
+    recording_viewing,
+)
+
+# Browsers report the media's own length, which runs a little past the whole seconds
+# staff enter as the duration; positions in that margin count as the end.
+DURATION_TOLERANCE_MS = 1000
+# Without a duration there is nothing to check positions against but common sense.
+UNKNOWN_DURATION_LIMIT_MS = 24 * 3600 * 1000
+MAX_REPORTED_INTERVALS = 200
+MAX_STORED_INTERVALS = 500
+# Watched time cannot grow faster than the fastest speed the player offers, plus a
+# margin for clocks and requests in flight.
+MAX_PLAYBACK_RATE = 2
+PLAYBACK_GRACE_MS = 15_000
+
+
+class ViewingReportError(Exception):
+    """A progress report that was refused; nothing was saved."""
 
 
 def participation_start(*, user, activity):
@@ -9,7 +35,112 @@ def participation_start(*, user, activity):
 
 
 def participation_mark_recording_watched(*, participation, at=None):
+    """The learner's "continue" after the recording; False when they may not go on yet.
+
+    Where the activity requires full viewing only the progress reports can complete the
+    step, so the learner's word is not enough.
+    """
+    if participation.activity.requires_full_viewing:
+        return recording_requirement_met(participation=participation)
     if participation.recording_completed_at is None:
         participation.recording_completed_at = at or timezone.now()
         participation.save(update_fields=["recording_completed_at"])
+    return True
+
+
+def participation_record_viewing(*, user, activity, report, at=None):
+    """Merge one progress report from `user`'s player into their participation.
+
+    `report` is the decoded JSON: {"position": seconds, "watched": [[start, end], ...]
+    seconds this page played, "sent_at": browser clock in ms}. Reports are idempotent
+    and may arrive in any order: watched time is a union and the furthest position a
+    maximum, so a repeat or a late report changes neither; the resume point follows the
+    report the browser sent last. Raises ViewingReportError, saving nothing, for an
+    activity the learner has not started, an archived one, or values that make no sense.
+    """
+    at = at or timezone.now()
+    if activity.status == Activity.Status.ARCHIVED:
+        raise ViewingReportError("This activity has been archived.")
+    recording = getattr(activity, "recording", None)
+    if recording is None or not recording.trackable:
+        raise ViewingReportError("This activity has no recording whose viewing can be saved.")
+    duration_ms = recording.duration_seconds * 1000
+    position_ms, watched, sent_at = _parse_report(report, duration_ms=duration_ms)
+
+    with transaction.atomic():
+        participation = (
+            Participation.objects.select_for_update().filter(user=user, activity=activity).first()
+        )
+        if participation is None:
+            raise ViewingReportError("Start the activity before watching the recording.")
+        participation.activity = activity
+        before = recording_viewing(participation=participation, activity=activity)
+
+        stored = participation.watched_intervals_ms
+        merged = merged_intervals(stored + watched)
+        if len(merged) > MAX_STORED_INTERVALS:
+            raise ViewingReportError("This report has too many separate stretches of viewing.")
+        added_ms = intervals_total(merged) - intervals_total(stored)
+        since = participation.watched_updated_at or participation.started_at
+        if added_ms > max(0, (at - since).total_seconds()) * 1000 * MAX_PLAYBACK_RATE + PLAYBACK_GRACE_MS:
+            raise ViewingReportError("This report claims more viewing than time has allowed.")
+
+        participation.watched_intervals_ms = merged
+        if added_ms:
+            participation.watched_updated_at = at
+        participation.furthest_position_ms = max(
+            [participation.furthest_position_ms, position_ms] + [end for _, end in merged]
+        )
+        if participation.resume_reported_at is None or sent_at >= participation.resume_reported_at:
+            participation.resume_position_ms = position_ms
+            participation.resume_reported_at = sent_at
+        after = recording_viewing(participation=participation, activity=activity)
+        if after.reached and (participation.recording_completed_at is None or not before.reached):
+            participation.recording_completed_at = at
+        participation.save(
+            update_fields=[
+                "watched_intervals_ms",
+                "watched_updated_at",
+                "furthest_position_ms",
+                "resume_position_ms",
+                "resume_reported_at",
+                "recording_completed_at",
+            ]
+        )
     return participation
+
+
+def _parse_report(report, *, duration_ms):
+    if not isinstance(report, dict):
+        raise ViewingReportError("A progress report must be a JSON object.")
+    limit_ms = duration_ms + DURATION_TOLERANCE_MS if duration_ms else UNKNOWN_DURATION_LIMIT_MS
+
+    def moment(value, field):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ViewingReportError(f"{field} must be a number of seconds.")
+        ms = round(value * 1000)
+        if ms < 0:
+            raise ViewingReportError(f"{field} must not be negative.")
+        if ms > limit_ms:
+            raise ViewingReportError(f"{field} is beyond the end of the recording.")
+        return min(ms, duration_ms) if duration_ms else ms
+
+    position_ms = moment(report.get("position"), "position")
+    pairs = report.get("watched")
+    if not isinstance(pairs, list):
+        raise ViewingReportError("watched must be a list of [start, end] pairs.")
+    if len(pairs) > MAX_REPORTED_INTERVALS:
+        raise ViewingReportError(f"watched may list at most {MAX_REPORTED_INTERVALS} pairs.")
+    watched = []
+    for pair in pairs:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ViewingReportError("watched must be a list of [start, end] pairs.")
+        start, end = moment(pair[0], "A watched start"), moment(pair[1], "A watched end")
+        if start > end:
+            raise ViewingReportError("A watched stretch must not end before it starts.")
+        if start < end:
+            watched.append([start, end])
+    sent_at = report.get("sent_at")
+    if isinstance(sent_at, bool) or not isinstance(sent_at, int) or not 0 <= sent_at < 2**53:
+        raise ViewingReportError("sent_at must be the browser's clock in milliseconds.")
+    return position_ms, watched, sent_at

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -8,4 +8,10 @@ urlpatterns = [
     path("activities/<slug:slug>/", views.activity_detail, name="activity"),
     path("activities/<slug:slug>/start/", views.activity_start, name="start"),
     path("activities/<slug:slug>/watch/", views.watch, name="watch"),
+    path("activities/<slug:slug>/watch/progress/", views.watch_progress, name="watch_progress"),
+    re_path(
+        r"^activities/(?P<slug>[-a-zA-Z0-9_]+)/watch/(?P<kind>video|captions)/$",
+        views.recording_file,
+        name="recording_file",
+    ),
 ]

@@ -1,13 +1,29 @@
+import json
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from .models import Activity, CreditWindow, Provider, activity_credit_window
+from .models import (
+    Activity,
+    CreditWindow,
+    Provider,
+    activity_credit_window,
+    media_type,
+    recording_viewing,
+)
 from .selectors import activity_for_page, catalog_activities, catalog_groups, participation_of
-from .services import participation_mark_recording_watched, participation_start
+from .services import (
+    ViewingReportError,
+    participation_mark_recording_watched,
+    participation_record_viewing,
+    participation_start,
+)
 
 CATALOG_PAGE_SIZE = 20
 
@@ -68,9 +84,132 @@ def watch(request, slug):
     if participation is None:
         messages.info(request, "Start the activity first.")
         return redirect(activity)
+    # The page's activity already holds its recording; the rules read it from here.
+    participation.activity = activity
+    viewing = recording_viewing(participation=participation, activity=activity)
     if request.method == "POST":
-        participation_mark_recording_watched(participation=participation)
-        return redirect("quizzes:evaluation", slug=activity.slug)
+        if participation_mark_recording_watched(participation=participation):
+            return redirect("quizzes:evaluation", slug=activity.slug)
+        messages.error(request, viewing.status)
+        return redirect("courses:watch", slug=activity.slug)
+    recording = getattr(activity, "recording", None)
     return render(
-        request, "courses/watch.html", {"activity": activity, "participation": participation}
+        request,
+        "courses/watch.html",
+        {
+            "activity": activity,
+            "recording": recording,
+            "participation": participation,
+            "viewing": viewing,
+            "may_continue": viewing.reached or not activity.requires_full_viewing,
+            "track_progress": recording is not None
+            and recording.trackable
+            and activity.status != Activity.Status.ARCHIVED,
+        },
     )
+
+
+@require_POST
+def watch_progress(request, slug):
+    """A progress report from the player (static/js/watch.js), answered with the new totals."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Log in to save your progress."}, status=403)
+    activity = page_activity(request, slug)
+    try:
+        report = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"error": "The progress report is not valid JSON."}, status=400)
+    try:
+        participation = participation_record_viewing(
+            user=request.user, activity=activity, report=report
+        )
+    except ViewingReportError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(recording_viewing(participation=participation, activity=activity).as_json())
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+BYTE_RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
+STREAM_CHUNK_BYTES = 64 * 1024
+
+
+def byte_range(header, size):
+    """The inclusive (first, last) bytes a Range header asks of a `size`-byte file.
+
+    None means send the whole file: no header, a unit other than bytes, or several
+    ranges (RFC 9110 lets a server ignore those). Raises RangeNotSatisfiable for a
+    malformed bytes range or one that starts past the end.
+    """
+    unit, _, spec = (header or "").partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    match = BYTE_RANGE.fullmatch(spec)
+    if not match or match.groups() == ("", ""):
+        raise RangeNotSatisfiable
+    first, last = match.groups()
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(0, size - suffix), size - 1
+    first = int(first)
+    last = int(last) if last else size - 1
+    if first > last or first >= size:
+        raise RangeNotSatisfiable
+    return first, min(last, size - 1)
+
+
+def _stream(field, first, length):
+    # Opened only once the server starts sending, and closed even if the viewer leaves
+    # halfway (the server then closes this generator).
+    with field.storage.open(field.name, "rb") as file:
+        file.seek(first)
+        remaining = length
+        while remaining > 0:
+            chunk = file.read(min(STREAM_CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def recording_file(request, slug, kind):
+    """An uploaded video or captions file, through the storage API, with byte ranges so
+    the player can seek. Only for learners who started the activity, and staff."""
+    activity = page_activity(request, slug)
+    if not request.user.is_staff and participation_of(user=request.user, activity=activity) is None:
+        raise PermissionDenied("Start the activity to watch its recording.")
+    recording = getattr(activity, "recording", None)
+    field = getattr(recording, kind, None)
+    if not field:
+        raise Http404("This recording has no such file.")
+    try:
+        size = field.storage.size(field.name)
+    except OSError:
+        raise Http404("This recording's file is missing from storage.") from None
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": media_type(field.name) or "application/octet-stream",
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
+    try:
+        wanted = byte_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    status = 200
+    first, last = 0, size - 1
+    if wanted is not None:
+        status = 206
+        first, last = wanted
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    length = last - first + 1
+    headers["Content-Length"] = str(length)
+    if request.method == "HEAD" or length == 0:
+        return HttpResponse(status=status, headers=headers)
+    return StreamingHttpResponse(_stream(field, first, length), status=status, headers=headers)
