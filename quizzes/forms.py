@@ -1,16 +1,8 @@
 from django import forms
 
-from .models import EvaluationQuestion
+from .models import COMMITMENT_CHOICES, LIKERT_CHOICES, YES_NO_CHOICES, EvaluationQuestion
 
-LIKERT_CHOICES = [
-    ("1", "1 – Strongly disagree"),
-    ("2", "2"),
-    ("3", "3"),
-    ("4", "4"),
-    ("5", "5 – Strongly agree"),
-]
-YES_NO_CHOICES = [("yes", "Yes"), ("no", "No")]
-COMMITMENT_CHOICES = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure yet")]
+ANSWER_MAX_LENGTH = 5000
 
 
 class EvaluationForm(forms.Form):
@@ -23,7 +15,7 @@ class EvaluationForm(forms.Form):
             name = f"q{question.pk}"
             kind = EvaluationQuestion.Kind
             if question.kind == kind.TEXT:
-                field = forms.CharField(widget=forms.Textarea, max_length=5000)
+                field = forms.CharField(widget=forms.Textarea, max_length=ANSWER_MAX_LENGTH)
             elif question.kind == kind.LIKERT:
                 field = forms.ChoiceField(choices=LIKERT_CHOICES, widget=forms.RadioSelect)
             elif question.kind == kind.YES_NO:
@@ -32,14 +24,33 @@ class EvaluationForm(forms.Form):
                 field = forms.ChoiceField(choices=COMMITMENT_CHOICES, widget=forms.RadioSelect)
                 self.fields[f"{name}_comment"] = forms.CharField(
                     label="What will you change?",
+                    help_text="Required when you answer yes.",
                     widget=forms.Textarea(attrs={"rows": 3}),
                     required=False,
-                    max_length=5000,
+                    max_length=ANSWER_MAX_LENGTH,
                 )
             field.label = question.text
             field.required = question.required
+            if question.required:
+                field.help_text = "Required."
             self.fields[name] = field
-        self.order_fields([f"q{q.pk}" for q in self.questions])
+        self.order_fields(
+            [
+                name
+                for q in self.questions
+                for name in (f"q{q.pk}", f"q{q.pk}_comment")
+            ]
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        for question in self.questions:
+            if question.kind != EvaluationQuestion.Kind.COMMITMENT:
+                continue
+            name = f"q{question.pk}"
+            if cleaned.get(name) == "yes" and not cleaned.get(f"{name}_comment", "").strip():
+                self.add_error(f"{name}_comment", "Please tell us what you will change.")
+        return cleaned
 
     def answers(self):
         return {

@@ -1,69 +1,139 @@
+import random
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import (
+    AnswerChoice,
     Attempt,
     AttemptAnswer,
+    Evaluation,
     EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
+    answer_is_right,
+    evaluation_is_editable,
+    posttest_standing,
     score_passes,
     score_percent,
 )
+from .selectors import attempt_questions
+
+Kind = EvaluationQuestion.Kind
+# The form a new installation starts from; staff edit it in the admin afterwards.
+DEFAULT_EVALUATION_QUESTIONS = [
+    ("The activity achieved its stated learning objectives.", Kind.LIKERT, True),
+    ("What I learned applies to the patients I care for.", Kind.LIKERT, True),
+    ("Was the content free of commercial bias?", Kind.YES_NO, True),
+    ("Will you change your practice because of this activity?", Kind.COMMITMENT, True),
+    ("Which topics would you like future activities to cover?", Kind.TEXT, False),
+]
 
 
 class AttemptClosed(Exception):
     """The attempt was already graded; a repeat submission changes nothing."""
 
 
-def attempt_open(*, user, posttest):
-    """The learner's ungraded attempt, opened now if there is none."""
-    attempt = Attempt.objects.filter(user=user, posttest=posttest, submitted_at__isnull=True).first()
-    if attempt:
-        return attempt
+class AttemptRefused(Exception):
+    """The learner may not take (or hand in) an attempt now; the message says why."""
+
+
+class EvaluationLocked(Exception):
+    """The certificate is issued, so the evaluation it rests on no longer changes."""
+
+
+def attempt_open(*, user, posttest, at=None):
+    """The learner's ungraded attempt, opened now if there is none and one is allowed.
+
+    The order of questions and choices is drawn here, once, and kept on the attempt.
+    """
+    standing = posttest_standing(user=user, posttest=posttest, at=at)
+    if standing.refusal:
+        raise AttemptRefused(standing.refusal)
+    if standing.open_attempt:
+        return standing.open_attempt
+    questions = list(posttest.questions.prefetch_related("choices"))
+    if not questions:
+        raise AttemptRefused("This post-test is not ready yet. Please come back later.")
+    if posttest.shuffle_questions:
+        random.shuffle(questions)
+    layout = []
+    for question in questions:
+        choice_ids = [choice.pk for choice in question.choices.all()]
+        if posttest.shuffle_choices:
+            random.shuffle(choice_ids)
+        layout.append([question.pk, choice_ids])
     try:
         with transaction.atomic():
-            return Attempt.objects.create(user=user, posttest=posttest)
+            return Attempt.objects.create(
+                user=user, posttest=posttest, layout=layout, started_at=at or timezone.now()
+            )
     except IntegrityError:
         return Attempt.objects.get(user=user, posttest=posttest, submitted_at__isnull=True)
+
+
+def _chosen_ids(answers, question_id):
+    """The choice ids posted for a question as a set; text that is no id becomes None,
+    which matches no choice and so makes the answer wrong."""
+    value = answers.get(question_id, answers.get(str(question_id)))
+    if value is None:
+        return set()
+    values = value if isinstance(value, Iterable) and not isinstance(value, str) else [value]
+    chosen = set()
+    for item in values:
+        try:
+            chosen.add(int(item))
+        except (TypeError, ValueError):
+            chosen.add(None)
+    return chosen
 
 
 def attempt_submit(*, attempt_id, user, answers, at=None):
     """Grade an open attempt on the server.
 
-    `answers` maps question id to the chosen choice id, as posted. A choice that does not
-    belong to the question, or a missing answer, counts as wrong. The row lock makes a
-    double submission grade once and refuse the second.
+    `answers` maps question id to the chosen choice id, or to a list of ids for a
+    multi-answer question, as posted. Questions of other post-tests are ignored; a
+    choice that does not belong to its question, or a missing answer, counts as wrong.
+    The row lock makes simultaneous submissions grade once and refuse the rest.
     """
     with transaction.atomic():
         attempt = (
-            Attempt.objects.select_for_update()
+            Attempt.objects.select_for_update(of=("self",))
             .select_related("posttest")
             .get(pk=attempt_id, user=user)
         )
         if attempt.submitted_at is not None:
             raise AttemptClosed()
-        questions = list(attempt.posttest.questions.prefetch_related("choices"))
-        rows = []
-        for question in questions:
-            chosen = {str(choice.pk): choice for choice in question.choices.all()}.get(
-                str(answers.get(question.pk, ""))
-            )
-            rows.append(
-                AttemptAnswer(
-                    attempt=attempt,
-                    question=question,
-                    choice=chosen,
-                    is_correct=bool(chosen and chosen.is_correct),
+        standing = posttest_standing(user=user, posttest=attempt.posttest, at=at)
+        if standing.refusal:
+            raise AttemptRefused(standing.refusal)
+        graded = []
+        for question, choices in attempt_questions(attempt=attempt):
+            chosen = _chosen_ids(answers, question.pk)
+            own = {choice.pk for choice in choices}
+            graded.append(
+                (
+                    AttemptAnswer(
+                        attempt=attempt,
+                        question=question,
+                        is_correct=answer_is_right(question=question, choices=choices, chosen_ids=chosen),
+                    ),
+                    sorted(chosen & own),
                 )
             )
-        AttemptAnswer.objects.bulk_create(rows)
-        correct = sum(row.is_correct for row in rows)
+        AttemptAnswer.objects.bulk_create([answer for answer, _ in graded])
+        AnswerChoice.objects.bulk_create(
+            AnswerChoice(answer=answer, choice_id=choice_id)
+            for answer, choice_ids in graded
+            for choice_id in choice_ids
+        )
+        correct = sum(answer.is_correct for answer, _ in graded)
         attempt.correct_count = correct
-        attempt.question_count = len(rows)
-        attempt.score = score_percent(correct=correct, total=len(rows))
+        attempt.question_count = len(graded)
+        attempt.score = score_percent(correct=correct, total=len(graded))
         attempt.passed = score_passes(
-            correct=correct, total=len(rows), pass_percent=attempt.posttest.pass_percent
+            correct=correct, total=len(graded), pass_percent=attempt.posttest.pass_percent
         )
         attempt.submitted_at = at or timezone.now()
         attempt.save()
@@ -72,16 +142,19 @@ def attempt_submit(*, attempt_id, user, answers, at=None):
 
 def evaluation_submit(*, user, evaluation, answers, at=None):
     """Store the learner's one evaluation response; `answers` maps question id to
-    (value, comment). Submitting again replaces the earlier answers."""
+    (value, comment). Submitting again replaces the answers but keeps the date of the
+    first submission. Refused once the learner's certificate exists."""
+    if not evaluation_is_editable(user=user, activity=evaluation.activity):
+        raise EvaluationLocked()
+    moment = at or timezone.now()
     with transaction.atomic():
         response, created = EvaluationResponse.objects.select_for_update().get_or_create(
-            evaluation=evaluation, user=user, defaults={"submitted_at": at or timezone.now()}
+            evaluation=evaluation, user=user, defaults={"submitted_at": moment}
         )
         if not created:
             response.answers.all().delete()
-            response.submitted_at = at or timezone.now()
-            response.save(update_fields=["submitted_at"])
-        questions = EvaluationQuestion.objects.filter(evaluation=evaluation)
+            response.updated_at = moment
+            response.save(update_fields=["updated_at"])
         EvaluationAnswer.objects.bulk_create(
             EvaluationAnswer(
                 response=response,
@@ -89,6 +162,44 @@ def evaluation_submit(*, user, evaluation, answers, at=None):
                 value=answers.get(question.pk, ("", ""))[0],
                 comment=answers.get(question.pk, ("", ""))[1],
             )
-            for question in questions
+            for question in evaluation.questions.all()
         )
     return response
+
+
+def evaluation_questions_copy(*, source, target):
+    EvaluationQuestion.objects.bulk_create(
+        EvaluationQuestion(
+            evaluation=target, order=index, text=question.text, kind=question.kind, required=question.required
+        )
+        for index, question in enumerate(source.questions.all())
+    )
+
+
+def evaluation_default():
+    """The default evaluation form, created with the standard questions on first use."""
+    with transaction.atomic():
+        evaluation, created = Evaluation.objects.get_or_create(is_default=True)
+        if created:
+            EvaluationQuestion.objects.bulk_create(
+                EvaluationQuestion(
+                    evaluation=evaluation, order=index, text=text, kind=kind, required=required
+                )
+                for index, (text, kind, required) in enumerate(DEFAULT_EVALUATION_QUESTIONS)
+            )
+    return evaluation
+
+
+def evaluation_create_from_default(*, activity):
+    """The activity's evaluation; a new one starts as a copy of the default form."""
+    existing = Evaluation.objects.filter(activity=activity).first()
+    if existing:
+        return existing
+    default = evaluation_default()
+    try:
+        with transaction.atomic():
+            evaluation = Evaluation.objects.create(activity=activity)
+            evaluation_questions_copy(source=default, target=evaluation)
+    except IntegrityError:
+        return Evaluation.objects.get(activity=activity)
+    return evaluation

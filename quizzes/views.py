@@ -2,13 +2,35 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 
+from courses.models import Provider, local_date
+from courses.models import recording_requirement_met
 from courses.selectors import participation_of
 from courses.views import page_activity
 
 from .forms import EvaluationForm
-from .models import Attempt, Evaluation, PostTest, evaluation_response_of
-from .services import AttemptClosed, attempt_open, attempt_submit, evaluation_submit
+from .models import (
+    Attempt,
+    Evaluation,
+    PostTest,
+    attempt_within_credit_window,
+    evaluation_is_editable,
+    evaluation_response_of,
+    posttest_standing,
+)
+from .selectors import attempt_questions, attempt_review, evaluation_answers_of
+from .services import (
+    AttemptClosed,
+    AttemptRefused,
+    EvaluationLocked,
+    attempt_open,
+    attempt_submit,
+    evaluation_submit,
+)
+
+EVALUATION_LOCKED = "Your certificate has been issued, so your evaluation can no longer be changed."
 
 
 def _participating(request, activity):
@@ -27,19 +49,37 @@ def evaluation(request, slug):
         evaluation = activity.evaluation
     except Evaluation.DoesNotExist:
         return redirect("quizzes:posttest", slug=activity.slug)
-    questions = evaluation.questions.all()
-    form = EvaluationForm(request.POST or None, questions=questions)
-    if request.method == "POST" and form.is_valid():
-        evaluation_submit(user=request.user, evaluation=evaluation, answers=form.answers())
-        messages.success(request, "Thank you: your evaluation is saved.")
-        return redirect("quizzes:posttest", slug=activity.slug)
+    response = evaluation_response_of(user=request.user, activity=activity)
+    editable = evaluation_is_editable(user=request.user, activity=activity)
+    form = EvaluationForm(
+        request.POST if request.method == "POST" else None,
+        questions=evaluation.questions.all(),
+        initial=evaluation_answers_of(response=response) if response else {},
+    )
+    if not editable:
+        for field in form.fields.values():
+            field.disabled = True
+    error = ""
+    if request.method == "POST":
+        if not editable:
+            error = EVALUATION_LOCKED
+        elif form.is_valid():
+            try:
+                evaluation_submit(user=request.user, evaluation=evaluation, answers=form.answers())
+            except EvaluationLocked:
+                error = EVALUATION_LOCKED
+            else:
+                messages.success(request, "Thank you: your evaluation is saved.")
+                return redirect("quizzes:posttest", slug=activity.slug)
     return render(
         request,
         "quizzes/evaluation.html",
         {
             "activity": activity,
             "form": form,
-            "already_done": evaluation_response_of(user=request.user, activity=activity),
+            "already_done": response,
+            "editable": editable,
+            "error": error,
         },
     )
 
@@ -47,63 +87,129 @@ def evaluation(request, slug):
 @login_required
 def posttest(request, slug):
     activity = page_activity(request, slug)
-    if _participating(request, activity) is None:
+    participation = _participating(request, activity)
+    if participation is None:
         return redirect(activity)
+    if not recording_requirement_met(participation=participation):
+        messages.info(request, "Watch the recording before you take the post-test.")
+        return redirect("courses:watch", slug=activity.slug)
     try:
         posttest = activity.posttest
     except PostTest.DoesNotExist:
         return redirect("certificates:claim", slug=activity.slug)
-    attempts = list(Attempt.objects.filter(user=request.user, posttest=posttest))
-    graded = [attempt for attempt in attempts if attempt.is_submitted]
-    passed = next((attempt for attempt in graded if attempt.passed), None)
-    out_of_attempts = posttest.max_attempts is not None and len(graded) >= posttest.max_attempts
-    error = ""
     if request.method == "POST":
-        if passed or out_of_attempts:
-            return redirect("quizzes:posttest", slug=activity.slug)
+        return _posttest_submit(request, activity, posttest)
+    standing = posttest_standing(user=request.user, posttest=posttest)
+    if not standing.refusal and (not standing.graded or "retake" in request.GET):
         try:
-            attempt_id = int(request.POST.get("attempt", ""))
-        except ValueError:
-            return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
-        answers = {}
-        for key, value in request.POST.items():
-            if key.startswith("question-") and key[9:].isdigit():
-                answers[int(key[9:])] = value
-        expected = set(posttest.questions.values_list("pk", flat=True))
-        if not expected <= answers.keys():
-            error = "Please answer every question before you submit."
-        else:
-            try:
-                attempt_submit(attempt_id=attempt_id, user=request.user, answers=answers)
-            except Attempt.DoesNotExist:
-                return HttpResponseBadRequest("This attempt is not yours or does not exist.")
-            except AttemptClosed:
-                messages.info(request, "That attempt was already graded.")
-            return redirect("quizzes:posttest", slug=activity.slug)
-    last = graded[0] if graded else None
-    show_questions = not passed and not out_of_attempts
+            attempt = attempt_open(user=request.user, posttest=posttest)
+        except AttemptRefused as refused:
+            return _posttest_page(request, activity, standing, notice=str(refused))
+        return _posttest_page(request, activity, standing, attempt=attempt)
+    return _posttest_page(request, activity, standing)
+
+
+def _posttest_submit(request, activity, posttest):
+    try:
+        attempt_id = int(request.POST.get("attempt", ""))
+        answers = {
+            int(key.removeprefix("question-")): [int(value) for value in request.POST.getlist(key)]
+            for key in request.POST
+            if key.startswith("question-")
+        }
+    except ValueError:
+        return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
+    attempt = (
+        Attempt.objects.select_related("posttest")
+        .filter(pk=attempt_id, user=request.user, posttest=posttest)
+        .first()
+    )
+    if attempt is None:
+        return HttpResponseBadRequest("This attempt is not yours or does not exist.")
+    if attempt.is_submitted:
+        # A double click, the back button or a replayed form: the first one counted.
+        messages.info(request, "That attempt was already graded; here is its result.")
+        return redirect("quizzes:posttest", slug=activity.slug)
+    items = attempt_questions(attempt=attempt)
+    expected = {question.pk for question, _ in items}
+    if not answers.keys() <= expected:
+        return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
+    missing = {pk for pk in expected if not answers.get(pk)}
+    if missing:
+        standing = posttest_standing(user=request.user, posttest=posttest)
+        return _posttest_page(
+            request,
+            activity,
+            standing,
+            attempt=attempt,
+            items=items,
+            selected=answers,
+            missing=missing,
+            error="Please answer every question before you submit.",
+        )
+    try:
+        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=answers)
+    except AttemptClosed:
+        messages.info(request, "That attempt was already graded; here is its result.")
+    except AttemptRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("quizzes:posttest", slug=activity.slug)
+
+
+def _credit_note(attempt, activity, provider):
+    """Why a passing attempt earns no credit, or "" when it does."""
+    if not attempt.passed or attempt_within_credit_window(attempt=attempt, provider=provider):
+        return ""
+    day = local_date(attempt.submitted_at, provider=provider)
+    if day > activity.termination_date:
+        return (
+            f"You passed, but you handed in this attempt on {date_format(day, 'F j, Y')}, after "
+            f"credit for this activity ended on {date_format(activity.termination_date, 'F j, Y')}. "
+            "An attempt handed in after the termination date does not earn credit."
+        )
+    return (
+        "You passed, but you handed in this attempt before the activity was released, "
+        "so it does not earn credit."
+    )
+
+
+def _posttest_page(
+    request, activity, standing, *, attempt=None, items=None, selected=None, missing=(), error="", notice=""
+):
+    """The post-test page: a live attempt's questions (and nothing that gives away the
+    answers), or else the result of the attempt that counts with what comes next."""
+    provider = Provider.current()
     context = {
         "activity": activity,
-        "posttest": posttest,
-        "last": last,
-        "passed": passed,
-        "out_of_attempts": out_of_attempts,
+        "posttest": standing.posttest,
+        "standing": standing,
+        "attempts_used": len(standing.graded),
+        "passed": standing.passed,
+        "out_of_attempts": standing.out_of_attempts,
+        "provider": provider,
         "error": error,
-        "attempts_used": len(graded),
+        "notice": notice,
     }
-    if show_questions:
-        context["attempt"] = attempt_open(user=request.user, posttest=posttest)
-        selected = request.POST if error else {}
+    if attempt is not None:
+        selected = selected or {}
+        attempt.posttest = standing.posttest
+        context["attempt"] = attempt
         context["questions"] = [
             {
                 "question": question,
-                "choices": [
-                    (choice, selected.get(f"question-{question.pk}") == str(choice.pk))
-                    for choice in question.choices.all()
-                ],
+                "missing": question.pk in missing,
+                "choices": [(choice, choice.pk in selected.get(question.pk, ())) for choice in choices],
             }
-            for question in posttest.questions.prefetch_related("choices")
+            for question, choices in (items or attempt_questions(attempt=attempt))
         ]
-    if last:
-        context["last_answers"] = last.answers.select_related("question", "choice")
+        return render(request, "quizzes/posttest.html", context)
+    shown = standing.passed or standing.latest
+    if shown is not None:
+        shown.posttest = standing.posttest
+        context.update(
+            last=shown,
+            review=attempt_review(attempt=shown),
+            credit_note=_credit_note(shown, activity, provider),
+            now=timezone.now(),
+        )
     return render(request, "quizzes/posttest.html", context)
