@@ -18,7 +18,11 @@ from courses.models import (
     local_date,
     recording_requirement_met,
 )
-from quizzes.models import evaluation_response_of, posttest_passed_attempt
+from quizzes.models import (
+    attempt_within_credit_window,
+    evaluation_response_of,
+    posttest_passed_attempt,
+)
 
 # No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -181,7 +185,7 @@ def credit_gate(*, user, activity, at=None):
     passed = posttest_passed_attempt(user=user, activity=activity)
     if passed is None:
         gate.reasons.append("Pass the post-test.")
-    elif local_date(passed.submitted_at, provider=provider) > activity.termination_date:
+    elif not attempt_within_credit_window(attempt=passed, provider=provider):
         gate.reasons.append(
             "You passed the post-test after the termination date, so it does not earn credit."
         )

@@ -7,6 +7,8 @@ from lms.celery import app as celery_app
 
 from . import factories
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def celery_eager():

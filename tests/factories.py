@@ -1,10 +1,10 @@
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import factory
 from allauth.account.models import EmailAddress
 
-from certificates.models import Certificate
 from courses.models import (
     Activity,
     FacultyRole,
@@ -20,6 +20,7 @@ from quizzes.models import (
     Attempt,
     Choice,
     Evaluation,
+    EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
     PostTest,
@@ -207,3 +208,51 @@ def learner_ready_to_claim(*, activity, user=None, at=None):
     }
     attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)
     return user
+
+
+DEMO_MEDIA = Path(__file__).resolve().parent.parent / "static" / "demo"
+
+
+class UploadedRecordingFactory(RecordingFactory):
+    """A recording whose video and captions were uploaded into storage (the demo files)."""
+
+    url = ""
+    captions_url = ""
+    video = factory.django.FileField(filename="talk.webm", from_path=DEMO_MEDIA / "welcome.webm")
+    captions = factory.django.FileField(filename="talk.vtt", from_path=DEMO_MEDIA / "welcome.vtt")
+
+
+class DefaultEvaluationFactory(EvaluationFactory):
+    activity = None
+    is_default = True
+
+
+class EvaluationAnswerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvaluationAnswer
+
+    response = factory.SubFactory(EvaluationResponseFactory)
+    question = factory.SubFactory(EvaluationQuestionFactory)
+    value = "4"
+
+
+def multi_answer_question(*, posttest, right=("Right one", "Right two"), wrong=("Wrong one",)):
+    """A multi-answer question: right only when exactly the `right` choices are ticked."""
+    question = QuestionFactory(posttest=posttest, multiple=True)
+    for text in right:
+        ChoiceFactory(question=question, text=text, is_correct=True)
+    for text in wrong:
+        ChoiceFactory(question=question, text=text, is_correct=False)
+    return question
+
+
+def graded_attempt(*, activity, user, correct, at=None):
+    """A graded attempt of `user` with the first `correct` questions answered right."""
+    from quizzes.services import attempt_open, attempt_submit
+
+    attempt = attempt_open(user=user, posttest=activity.posttest, at=at)
+    answers = {}
+    for index, question in enumerate(activity.posttest.questions.prefetch_related("choices")):
+        wanted = [choice.pk for choice in question.choices.all() if choice.is_correct == (index < correct)]
+        answers[question.pk] = wanted if question.multiple else wanted[:1]
+    return attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)

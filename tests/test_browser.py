@@ -1,150 +1,18 @@
 """Browser tests: every learner-facing page in Debian's Chromium, checked with axe at a
-desktop width and at 375 px, plus the learner path and the demo video, clicked for real.
+desktop width and at 375 px, plus the learner path and the demo video, clicked for real."""
 
-Screenshots land in test-artifacts/ (gitignored) as <page>-desktop.png / <page>-mobile.png.
-"""
+import pytest
+from playwright.sync_api import expect
 
-import os
+from certificates.models import Certificate
+from certificates.services import certificate_claim
+from courses.models import Participation
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
-# next to one unless told it is safe (the test code is plain synchronous code).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from . import factories
+from .browser import check_page
+from .factories import PASSWORD, complete_activity, learner_ready_to_claim
 
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from django.test import Client  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-from certificates.models import Certificate  # noqa: E402
-from certificates.services import certificate_claim  # noqa: E402
-from courses.models import Participation  # noqa: E402
-
-from . import factories  # noqa: E402
-from .factories import PASSWORD, complete_activity, learner_ready_to_claim  # noqa: E402
-
-pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-MOBILE_WIDTH = 375
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "mobile": {
-        "viewport": {"width": MOBILE_WIDTH, "height": 740},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
-BLOCKING_IMPACTS = {"serious", "critical"}
-
-
-# --- Fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser():
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    ARTIFACTS.mkdir(exist_ok=True)
-    yield browser
-    browser.close()
-    playwright.stop()
-
-
-@pytest.fixture(scope="session")
-def axe():
-    return Axe()
-
-
-@pytest.fixture(scope="session")
-def pages(browser, live_server):
-    """One reusable page per viewport, for the whole run (contexts are slow to make)."""
-    pages = {}
-    for viewport, options in VIEWPORTS.items():
-        context = browser.new_context(base_url=live_server.url, **options)
-        context.set_default_timeout(10_000)
-        pages[viewport] = context.new_page()
-    yield pages
-    for page in pages.values():
-        page.context.close()
-
-
-@pytest.fixture
-def open_page(pages, live_server):
-    """open_page(viewport, user=None) → the viewport's page, signed in as `user` or anonymous."""
-
-    def _open(viewport="desktop", user=None):
-        page = pages[viewport]
-        page.context.clear_cookies()
-        page.goto("about:blank")
-        if user is not None:
-            client = Client()
-            client.force_login(user)
-            page.context.add_cookies(
-                [
-                    {
-                        "name": "sessionid",
-                        "value": client.cookies["sessionid"].value,
-                        "url": live_server.url,
-                    }
-                ]
-            )
-        return page
-
-    return _open
-
-
-@pytest.fixture
-def provider(transactional_db):
-    return factories.ProviderFactory()
-
-
-# --- Checks -----------------------------------------------------------------------------
-
-
-def assert_accessible(axe, page, name):
-    results = axe.run(page)
-    violations = results.response["violations"]
-    summary = "\n".join(
-        f"{v['id']} ({v['impact']}): {len(v['nodes'])} node(s)" for v in violations
-    )
-    (ARTIFACTS / f"{name}-axe.txt").write_text(summary + "\n" if summary else "no violations\n")
-    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, f"axe on {name} ({page.url}):\n" + "\n".join(
-        results.generate_report(v["id"]) for v in blocking
-    )
-
-
-def assert_fits_phone(page, name):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= MOBILE_WIDTH, f"{name} scrolls sideways at {MOBILE_WIDTH} px: {width} px wide"
-
-
-def check_page(open_page, axe, *, name, path, user=None, expect_text=None):
-    """Load `path` at both widths: it renders, passes axe and fits a phone."""
-    for viewport in VIEWPORTS:
-        page = open_page(viewport, user)
-        response = page.goto(path)
-        assert response.status == 200, f"{path} answered {response.status}"
-        assert page.url.endswith(path), f"{path} redirected to {page.url}"
-        if expect_text:
-            expect(page.locator("main")).to_contain_text(expect_text)
-        page.screenshot(path=ARTIFACTS / f"{name}-{viewport}.png", full_page=True)
-        assert_accessible(axe, page, f"{name}-{viewport}")
-        if viewport == "mobile":
-            assert_fits_phone(page, name)
-
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # --- Page states ------------------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""Browser-test support, loaded as a pytest plugin by tests/conftest.py: Debian's Chromium
+driven by Playwright, axe checks, and the phone-width check.
+
+Screenshots land in test-artifacts/ (gitignored) as <page>-desktop.png / <page>-mobile.png.
+"""
+
+import os
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+# next to one unless told it is safe (the test code is plain synchronous code).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from django.test import Client  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+MOBILE_WIDTH = 375
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "mobile": {
+        "viewport": {"width": MOBILE_WIDTH, "height": 740},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+# --- Fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def axe():
+    return Axe()
+
+
+@pytest.fixture(scope="session")
+def pages(browser, live_server):
+    """One reusable page per viewport, for the whole run (contexts are slow to make)."""
+    pages = {}
+    for viewport, options in VIEWPORTS.items():
+        context = browser.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(10_000)
+        pages[viewport] = context.new_page()
+    yield pages
+    for page in pages.values():
+        page.context.close()
+
+
+@pytest.fixture
+def open_page(pages, live_server):
+    """open_page(viewport, user=None) → the viewport's page, signed in as `user` or anonymous."""
+
+    def _open(viewport="desktop", user=None):
+        page = pages[viewport]
+        page.context.clear_cookies()
+        page.goto("about:blank")
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            page.context.add_cookies(
+                [
+                    {
+                        "name": "sessionid",
+                        "value": client.cookies["sessionid"].value,
+                        "url": live_server.url,
+                    }
+                ]
+            )
+        return page
+
+    return _open
+
+
+# --- Checks -----------------------------------------------------------------------------
+
+
+def assert_accessible(axe, page, name):
+    results = axe.run(page)
+    violations = results.response["violations"]
+    summary = "\n".join(
+        f"{v['id']} ({v['impact']}): {len(v['nodes'])} node(s)" for v in violations
+    )
+    (ARTIFACTS / f"{name}-axe.txt").write_text(summary + "\n" if summary else "no violations\n")
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe on {name} ({page.url}):\n" + "\n".join(
+        results.generate_report(v["id"]) for v in blocking
+    )
+
+
+def assert_fits_phone(page, name):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= MOBILE_WIDTH, f"{name} scrolls sideways at {MOBILE_WIDTH} px: {width} px wide"
+
+
+def check_page(open_page, axe, *, name, path, user=None, expect_text=None):
+    """Load `path` at both widths: it renders, passes axe and fits a phone."""
+    for viewport in VIEWPORTS:
+        page = open_page(viewport, user)
+        response = page.goto(path)
+        assert response.status == 200, f"{path} answered {response.status}"
+        assert page.url.endswith(path), f"{path} redirected to {page.url}"
+        if expect_text:
+            expect(page.locator("main")).to_contain_text(expect_text)
+        page.screenshot(path=ARTIFACTS / f"{name}-{viewport}.png", full_page=True)
+        assert_accessible(axe, page, f"{name}-{viewport}")
+        if viewport == "mobile":
+            assert_fits_phone(page, name)
