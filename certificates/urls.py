@@ -8,4 +8,5 @@ urlpatterns = [
     path("certificates/verify/<str:number>/", views.verify, name="verify"),
     path("certificates/<str:number>/", views.detail, name="detail"),
     path("certificates/<str:number>/pdf/", views.pdf, name="pdf"),
+    path("certificates/<str:number>/status/", views.status, name="status"),
 ]

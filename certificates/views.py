@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from courses.views import page_activity
@@ -58,6 +58,12 @@ def _own_certificate(request, number):
 def detail(request, number):
     certificate = _own_certificate(request, number)
     return render(request, "certificates/detail.html", {"certificate": certificate})
+
+
+@login_required
+def status(request, number):
+    certificate = _own_certificate(request, number)
+    return JsonResponse({"state": certificate.state, "ready": certificate.is_ready})
 
 
 @login_required

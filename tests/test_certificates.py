@@ -106,18 +106,25 @@ def test_it_shows_a_revoked_certificate_as_revoked(issued, client):
     assert "has been revoked" in client.get(f"/certificates/verify/{issued.number}/").content.decode()
 
 
-def test_it_refreshes_the_page_while_the_certificate_is_being_prepared(activity, client):
+def test_it_polls_while_the_certificate_is_being_prepared(activity, client):
     learner = learner_ready_to_claim(activity=activity)
     certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
     client.force_login(learner)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "being prepared" in html
-    assert 'http-equiv="refresh"' in html
+    assert "certificate-status.js" in html
+    assert client.get(f"/certificates/{certificate.number}/status/").json() == {"state": "pending", "ready": False}
     assert client.get(f"/certificates/{certificate.number}/pdf/").status_code == 404
     certificate_issue(certificate_id=certificate.pk)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "Download certificate" in html
-    assert 'http-equiv="refresh"' not in html
+    assert "certificate-status.js" not in html
+    assert client.get(f"/certificates/{certificate.number}/status/").json() == {"state": "issued", "ready": True}
+
+
+def test_it_keeps_the_status_of_a_certificate_to_its_owner(issued, client):
+    client.force_login(UserFactory())
+    assert client.get(f"/certificates/{issued.number}/status/").status_code == 404
 
 
 def test_it_prints_a_qr_code_that_scans_to_the_verification_url(issued, tmp_path):

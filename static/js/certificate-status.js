@@ -1,0 +1,23 @@
+// While a certificate is being prepared, ask the server every few seconds and show the
+// download as soon as it is ready, without the learner reloading the page.
+(function () {
+  "use strict";
+  var region = document.querySelector("[data-certificate-status]");
+  if (!region) return;
+  var url = region.getAttribute("data-certificate-status");
+  var delay = 1500;
+  function check() {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (status) {
+        if (status && status.state !== "pending") {
+          window.location.reload();
+          return;
+        }
+        delay = Math.min(delay * 1.5, 10000);
+        window.setTimeout(check, delay);
+      })
+      .catch(function () { window.setTimeout(check, 10000); });
+  }
+  window.setTimeout(check, delay);
+})();
