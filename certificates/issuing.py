@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from . import tasks
 from .models import Certificate, CertificateEvent
 from .pdf import certificate_pdf
 
@@ -21,9 +22,7 @@ def certificate_issue(*, certificate_id):
     a certificate that is not pending is left as it is. A re-issue sets it pending again.
     """
     with transaction.atomic():
-        certificate = (
-            Certificate.objects.select_for_update().select_related("user").get(pk=certificate_id)
-        )
+        certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
         if certificate.state != Certificate.State.PENDING:
             return certificate
         superseded = certificate.pdf.name
@@ -44,23 +43,26 @@ def certificate_issue(*, certificate_id):
 def _after_issue(certificate, superseded):
     if superseded and superseded != certificate.pdf.name:
         certificate.pdf.storage.delete(superseded)
-    try:
-        send_mail(
-            subject=f"Your certificate for {certificate.activity_title} is ready",
-            message=(
-                f"Hello {certificate.learner_name},\n\n"
-                f"Your certificate for “{certificate.activity_title}” is ready to download:\n"
-                f"{settings.SITE_URL}{certificate.get_absolute_url()}\n\n"
-                f"Certificate number: {certificate.number}\n"
-                f"Anyone can verify it at {certificate.get_verification_url()}\n"
-            ),
-            from_email=None,
-            recipient_list=[certificate.user.email],
-        )
-    except Exception:
-        # The certificate is issued and on the learner's page; a mail outage must not
-        # make the task fail and render it again.
-        log.exception("could not e-mail certificate %s", certificate.number)
+    # A task of its own: a slow or failing mail server never holds up or repeats a render.
+    tasks.email_certificate_ready.delay(certificate.pk)
+
+
+def certificate_email_ready(*, certificate_id):
+    certificate = Certificate.objects.select_related("user").get(pk=certificate_id)
+    if certificate.state != Certificate.State.ISSUED:
+        return
+    send_mail(
+        subject=f"Your certificate for {certificate.activity_title} is ready",
+        message=(
+            f"Hello {certificate.learner_name},\n\n"
+            f"Your certificate for “{certificate.activity_title}” is ready to download:\n"
+            f"{settings.SITE_URL}{certificate.get_absolute_url()}\n\n"
+            f"Certificate number: {certificate.number}\n"
+            f"Anyone can verify it at {certificate.get_verification_url()}\n"
+        ),
+        from_email=None,
+        recipient_list=[certificate.user.email],
+    )
 
 
 def certificate_mark_failed(*, certificate_id, error):

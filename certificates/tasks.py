@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .issuing import certificate_issue, certificate_mark_failed
+from . import issuing
 
 MAX_RETRIES = 5
 
@@ -8,9 +8,17 @@ MAX_RETRIES = 5
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def render_certificate(self, certificate_id):
     try:
-        certificate_issue(certificate_id=certificate_id)
+        issuing.certificate_issue(certificate_id=certificate_id)
     except Exception as exc:
         if self.request.retries >= MAX_RETRIES:
-            certificate_mark_failed(certificate_id=certificate_id, error=exc)
+            issuing.certificate_mark_failed(certificate_id=certificate_id, error=exc)
             raise
         raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def email_certificate_ready(self, certificate_id):
+    try:
+        issuing.certificate_email_ready(certificate_id=certificate_id)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=60 * 2 ** self.request.retries)
