@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from courses.models import Provider
+from courses.services import participation_mark_completed
 
 from . import tasks
 from .models import Certificate, CertificateEvent, claimable_credit_is_valid, credit_gate
@@ -69,6 +70,7 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
             CertificateEvent.objects.create(
                 certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=user
             )
+            participation_mark_completed(user=user, activity=activity)
             _enqueue_after_commit(certificate)
     except IntegrityError:
         return Certificate.objects.get(user=user, activity=activity)

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from .models import (
     Activity,
@@ -10,22 +12,65 @@ from .models import (
     Recording,
     Resource,
     Series,
+    faculty_problems,
+    objectives_problems,
 )
+
+# The Activity admin itself is registered in lms/admin.py: publishing checks the
+# post-test and evaluation too, and courses may not import quizzes.
+
+
+def _kept_rows(formset):
+    return [
+        form.cleaned_data
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+class PublishedActivityFormSet(BaseInlineFormSet):
+    """While the activity is (or is being) published, its rows must keep it publishable."""
+
+    def problems(self, rows):
+        raise NotImplementedError
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or self.instance.status != Activity.Status.PUBLISHED:
+            return
+        problems = self.problems(_kept_rows(self))
+        if problems:
+            raise ValidationError(problems)
+
+
+class ObjectiveFormSet(PublishedActivityFormSet):
+    def problems(self, rows):
+        return objectives_problems([row["text"] for row in rows])
+
+
+class FacultyFormSet(PublishedActivityFormSet):
+    def problems(self, rows):
+        return faculty_problems([(row["person"].name, row.get("disclosure", "")) for row in rows])
 
 
 class LearningObjectiveInline(admin.TabularInline):
     model = LearningObjective
+    formset = ObjectiveFormSet
+    fields = ["order", "text"]
     extra = 1
 
 
 class FacultyRoleInline(admin.StackedInline):
     model = FacultyRole
+    formset = FacultyFormSet
     extra = 0
     autocomplete_fields = ["person"]
+    fields = ["person", "role", "order", "relationships", "disclosure"]
 
 
 class ResourceInline(admin.TabularInline):
     model = Resource
+    fields = ["order", "title", "url"]
     extra = 0
 
 
@@ -42,24 +87,15 @@ class RecordingInline(admin.StackedInline):
     ]
 
 
-@admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
-    list_display = ["title", "series", "status", "release_date", "termination_date", "credits"]
-    list_filter = ["status", "series"]
-    search_fields = ["title", "slug", "description"]
-    prepopulated_fields = {"slug": ["title"]}
-    inlines = [LearningObjectiveInline, FacultyRoleInline, RecordingInline, ResourceInline]
-
-
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     search_fields = ["name", "affiliation"]
-    list_display = ["name", "degrees"]
+    list_display = ["name", "degrees", "affiliation"]
 
 
 @admin.register(Participation)
 class ParticipationAdmin(admin.ModelAdmin):
-    list_display = ["user", "activity", "started_at", "recording_completed_at"]
+    list_display = ["user", "activity", "started_at", "recording_completed_at", "completed_at"]
     list_select_related = ["user", "activity"]
     search_fields = ["user__email", "activity__title"]
     raw_id_fields = ["user", "activity"]
@@ -72,5 +108,26 @@ class ParticipationAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(Provider)
-admin.site.register(Series)
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    """The provider settings: one record whose texts every activity prints unless it
+    overrides them."""
+
+    fieldsets = [
+        (None, {"fields": ["name", "time_zone", "accreditation_statement"]}),
+        ("Shown on every activity page", {
+            "fields": ["contact_email", "hardware_requirements", "disclaimer", "privacy_url"]
+        }),
+        ("Certificates", {"fields": ["logo", "signature", "signer_name", "signer_title"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not Provider.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    search_fields = ["title"]

@@ -20,6 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 CREDIT_STEP = Decimal("0.25")
+# An enduring material is reviewed at least every three years (SPEC §2).
+REVIEW_CYCLE_YEARS = 3
+NO_RELATIONSHIPS = "has no relevant financial relationships with ineligible companies."
+MITIGATION_STATEMENT = (
+    "All relevant financial relationships listed above have been mitigated before the "
+    "activity was released."
+)
 
 
 def validate_credit_amount(value):
@@ -70,6 +77,10 @@ class Provider(models.Model):
         default="A current version of Chrome, Edge, Firefox or Safari on a computer, "
         "tablet or phone, with sound.",
     )
+    logo = models.ImageField(upload_to="provider/", blank=True)
+    signature = models.ImageField(
+        upload_to="provider/", blank=True, help_text="The signer's signature, printed on certificates."
+    )
     signer_name = models.CharField(max_length=200, blank=True)
     signer_title = models.CharField(max_length=200, blank=True)
 
@@ -114,10 +125,21 @@ class CreditWindow(models.TextChoices):
 
 
 class ActivityQuerySet(models.QuerySet):
-    def visible(self, *, at=None):
+    def visible(self, *, at=None, provider=None):
         """Published activities released by `at` (provider time), for the catalog."""
-        today = provider_today(at=at)
+        today = provider_today(at=at, provider=provider)
         return self.filter(status=Activity.Status.PUBLISHED, release_date__lte=today)
+
+    def in_window(self, window, *, at=None, provider=None):
+        """Visible activities whose activity_credit_window is OPEN or EXPIRED at `at`: the
+        same rule as a database filter, so the catalog can filter and paginate on it."""
+        today = provider_today(at=at, provider=provider)
+        visible = self.visible(at=at, provider=provider)
+        if window == CreditWindow.OPEN:
+            return visible.filter(termination_date__gte=today)
+        if window == CreditWindow.EXPIRED:
+            return visible.filter(termination_date__lt=today)
+        raise ValueError(f"Only open or expired activities are in the catalog, not {window!r}.")
 
 
 class Activity(models.Model):
@@ -142,6 +164,20 @@ class Activity(models.Model):
     )
     description = models.TextField(blank=True)
     requires_full_viewing = models.BooleanField(default=False)
+    # Blank means the provider's text; set to override it for this activity only.
+    accreditation_statement = models.TextField(
+        blank=True, help_text="Leave blank to use the provider's accreditation statement."
+    )
+    hardware_requirements = models.TextField(
+        "hardware/software requirements", blank=True, help_text="Leave blank to use the provider's."
+    )
+    contact_email = models.EmailField(
+        "technical contact", blank=True, help_text="Leave blank to use the provider's contact."
+    )
+    disclaimer = models.TextField(blank=True, help_text="Leave blank to use the provider's disclaimer.")
+    privacy_url = models.URLField(
+        "privacy link", blank=True, help_text="Leave blank to use the provider's privacy page."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,10 +201,14 @@ class Activity(models.Model):
         return reverse("courses:activity", kwargs={"slug": self.slug})
 
     def clean(self):
-        if self.release_date and self.termination_date and self.termination_date < self.release_date:
-            raise ValidationError(
-                {"termination_date": "The termination date must not be before the release date."}
-            )
+        errors = activity_date_problems(
+            recorded_on=self.recorded_on,
+            release_date=self.release_date,
+            reviewed_on=self.reviewed_on,
+            termination_date=self.termination_date,
+        )
+        if errors:
+            raise ValidationError(errors)
 
     def credit_window(self, *, at=None):
         return activity_credit_window(self, at=at)
@@ -180,6 +220,128 @@ class Activity(models.Model):
     @property
     def credits_display(self):
         return format_credits(self.credits)
+
+    @property
+    def credits_noun(self):
+        return "Credit" if self.credits == 1 else "Credits"
+
+    def texts(self, provider=None):
+        """The provider-wide texts as this activity prints them: its own where staff
+        overrode them, the provider's otherwise."""
+        provider = provider or Provider.current()
+        return ActivityTexts(
+            accreditation_statement=self.accreditation_statement
+            or provider.get_accreditation_statement(),
+            designation_statement=self.designation_statement(provider),
+            hardware_requirements=self.hardware_requirements or provider.hardware_requirements,
+            contact_email=self.contact_email or provider.contact_email,
+            disclaimer=self.disclaimer or provider.disclaimer,
+            privacy_url=self.privacy_url or provider.privacy_url,
+        )
+
+    def method_of_participation(self):
+        """The steps and the minimum performance level, generated from the activity's
+        settings so the learner knows them before starting."""
+        # The post-test lives in quizzes, which courses may not import; the reverse
+        # relation is there whenever quizzes is installed (and is select_related by pages).
+        posttest = getattr(self, "posttest", None)
+        steps = []
+        recording = getattr(self, "recording", None)
+        if self.requires_full_viewing and recording is not None:
+            steps.append(f"watch at least {recording.required_viewing_percent}% of the recording")
+        else:
+            steps.append("watch the recording")
+        steps.append("complete the activity evaluation")
+        if posttest is not None:
+            steps.append(f"score at least {posttest.pass_percent_display}% on the post-test")
+        steps.append("claim your credit or confirm your participation")
+        sentence = ", ".join(steps[:-1]) + ", and " + steps[-1]
+        return (
+            f"To earn credit, {sentence} by the termination date. Your certificate is then "
+            "available to download."
+        )
+
+    def disclosure_statement(self):
+        """One line per person in control of content, and the mitigation statement when
+        anyone has a relevant financial relationship (SPEC §2)."""
+        lines = [role.disclosure_text for role in self.faculty.all()]
+        has_relationships = any(role.relationships for role in self.faculty.all())
+        return Disclosure(lines=lines, mitigation=MITIGATION_STATEMENT if has_relationships else "")
+
+
+@dataclass(frozen=True)
+class ActivityTexts:
+    accreditation_statement: str
+    designation_statement: str
+    hardware_requirements: str
+    contact_email: str
+    disclaimer: str
+    privacy_url: str
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    lines: list
+    mitigation: str
+
+
+def review_deadline(*, release_date, reviewed_on=None):
+    """The latest termination date the 3-year review rule allows."""
+    start = reviewed_on or release_date
+    try:
+        return start.replace(year=start.year + REVIEW_CYCLE_YEARS)
+    except ValueError:  # 29 February
+        return start.replace(year=start.year + REVIEW_CYCLE_YEARS, day=28)
+
+
+def activity_date_problems(*, recorded_on, release_date, reviewed_on, termination_date):
+    """What is wrong with an activity's dates, as {field: message}; empty when nothing."""
+    errors = {}
+    if not release_date or not termination_date:
+        return errors
+    if recorded_on and recorded_on > release_date:
+        errors["recorded_on"] = "The recording date must not be after the release date."
+    if reviewed_on and reviewed_on < release_date:
+        errors["reviewed_on"] = "The most recent review must not be before the release date."
+    if termination_date < release_date:
+        errors["termination_date"] = "The termination date must not be before the release date."
+    elif reviewed_on and reviewed_on > termination_date:
+        errors["reviewed_on"] = "The most recent review must not be after the termination date."
+    else:
+        deadline = review_deadline(release_date=release_date, reviewed_on=reviewed_on)
+        if termination_date > deadline:
+            since = "most recent review" if reviewed_on else "release"
+            errors["termination_date"] = (
+                f"An enduring material must be reviewed at least every {REVIEW_CYCLE_YEARS} "
+                f"years: the termination date must be on or before {deadline.isoformat()}, "
+                f"{REVIEW_CYCLE_YEARS} years after the {since}."
+            )
+    return errors
+
+
+def objectives_problems(texts):
+    if not [text for text in texts if text.strip()]:
+        return ["The activity needs at least one learning objective."]
+    return []
+
+
+def faculty_problems(rows):
+    """`rows` are (person's name, disclosure on file) of the people in control of content."""
+    if not rows:
+        return ["The activity needs at least one faculty member or planner."]
+    return [
+        f"{name} has no disclosure on file: record their relevant financial relationships "
+        "(or that there are none) in the disclosure field."
+        for name, disclosure in rows
+        if not disclosure.strip()
+    ]
+
+
+def activity_content_problems(*, activity):
+    """What in courses keeps `activity` from being published, as messages for staff."""
+    return objectives_problems([o.text for o in activity.objectives.all()]) + faculty_problems(
+        [(role.person.name, role.disclosure) for role in activity.faculty.select_related("person")]
+    )
 
 
 def provider_today(*, at=None, provider=None):
@@ -217,6 +379,18 @@ class LearningObjective(models.Model):
         return self.text
 
 
+def validate_relationships(value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict)
+        and set(item) == {"company", "nature"}
+        and all(isinstance(item[key], str) and item[key].strip() for key in item)
+        for item in value
+    ):
+        raise ValidationError(
+            'List each relationship as {"company": "…", "nature": "…"}, both filled in; [] for none.'
+        )
+
+
 class Person(models.Model):
     """A faculty member or planner, stored once and linked to many activities."""
 
@@ -246,9 +420,16 @@ class FacultyRole(models.Model):
     relationships = models.JSONField(
         default=list,
         blank=True,
-        help_text='Relevant financial relationships: [{"company": "…", "nature": "consultant"}].',
+        validators=[validate_relationships],
+        help_text='Relevant financial relationships with ineligible companies, e.g. '
+        '[{"company": "Acme Pharma", "nature": "consultant"}]. [] means none.',
     )
-    disclosure = models.TextField(blank=True)
+    disclosure = models.TextField(
+        "disclosure on file",
+        blank=True,
+        help_text="The disclosure this person gave for this activity, as kept on file. "
+        "Required before publishing; learners see the statement generated from the relationships.",
+    )
 
     class Meta:
         ordering = ["order", "pk"]
@@ -258,11 +439,13 @@ class FacultyRole(models.Model):
 
     @property
     def disclosure_text(self):
-        if self.disclosure:
-            return self.disclosure
+        """Generated from the relationships, never typed: the field `disclosure` is the
+        signed disclosure staff keep on file, which publishing requires."""
+        name = str(self.person)
         if not self.relationships:
-            return "No relevant financial relationships."
-        return "; ".join(f"{item['company']} ({item['nature']})" for item in self.relationships)
+            return f"{name} {NO_RELATIONSHIPS}"
+        items = "; ".join(f"{item['company']} ({item['nature']})" for item in self.relationships)
+        return f"{name} has relevant financial relationships with: {items}."
 
 
 class Resource(models.Model):
@@ -504,6 +687,8 @@ class Participation(models.Model):
     resume_reported_at = models.BigIntegerField(null=True, blank=True)
     # When watched time last grew; new watched time cannot outpace the clock since then.
     watched_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set by certificates when the learner's certificate is claimed (courses cannot ask it).
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -512,6 +697,44 @@ class Participation(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.activity}"
+
+
+class SavedActivity(models.Model):
+    """An activity a learner bookmarked for later."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_activities"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="saved_by")
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-saved_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity"], name="save_an_activity_once")
+        ]
+
+
+class SavedSearch(models.Model):
+    """A catalog search a learner named so they can run it again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=100)
+    # The catalog's own query string (q, credit, series, credits), so re-running it is a link.
+    query = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        url = reverse("courses:catalog")
+        return f"{url}?{self.query}" if self.query else url
 
 
 def merged_intervals(intervals):

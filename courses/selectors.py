@@ -1,36 +1,115 @@
+from decimal import Decimal
 from itertools import groupby
 
+from django.db import connection
 from django.db.models import Prefetch, Q
 
-from .models import Activity, FacultyRole, Participation, Provider, activity_credit_window
+from .models import (
+    Activity,
+    FacultyRole,
+    Participation,
+    Provider,
+    SavedActivity,
+    activity_credit_window,
+)
+
+SEARCH_FIELDS = ["title", "description", "objectives__text", "faculty__person__name"]
 
 
-def catalog_activities(*, query="", at=None):
-    activities = Activity.objects.visible(at=at).select_related("series")
+def _matching(query):
+    """Activities whose title, description, objectives or faculty match `query`, as a
+    subquery of ids (searching across the joined rows would repeat activities)."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        return (
+            Activity.objects.annotate(search=SearchVector(*SEARCH_FIELDS, config="english"))
+            .filter(search=SearchQuery(query, config="english", search_type="websearch"))
+            .values("pk")
+        )
+    # Elsewhere (SQLite): every word must appear in one of the fields.
+    condition = Q()
+    for word in query.split():
+        condition &= Q(*(Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS), _connector=Q.OR)
+    return Activity.objects.filter(condition).values("pk")
+
+
+def catalog_activities(*, query="", credit="", series=None, credits="", at=None, provider=None):
+    """The published, released activities a catalog search shows, newest first."""
+    provider = provider or Provider.current()
+    if credit:
+        activities = Activity.objects.in_window(credit, at=at, provider=provider)
+    else:
+        activities = Activity.objects.visible(at=at, provider=provider)
+    if series is not None:
+        activities = activities.filter(series=series)
+    if credits:
+        activities = activities.filter(credits=Decimal(credits))
     if query:
-        activities = activities.filter(
-            Q(title__icontains=query)
-            | Q(description__icontains=query)
-            | Q(objectives__text__icontains=query)
-            | Q(faculty__person__name__icontains=query)
-        ).distinct()
-    return activities.order_by("-release_date", "title")
+        activities = activities.filter(pk__in=_matching(query))
+    return activities.select_related("series").order_by("-release_date", "title", "pk")
 
 
-def catalog_groups(*, activities, at=None):
-    """Group a page of activities by month of release, newest first, with credit status."""
-    provider = Provider.current()
+def with_windows(activities, *, at=None, provider=None):
+    provider = provider or Provider.current()
     for activity in activities:
         activity.window = activity_credit_window(activity, at=at, provider=provider)
+    return activities
+
+
+def catalog_groups(*, activities):
+    """A page of activities grouped by month of release, newest first."""
     return [
         {"month": month, "activities": list(items)}
         for month, items in groupby(activities, key=lambda a: a.release_date.replace(day=1))
     ]
 
 
+class LearnerState:
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    LABELS = {NOT_STARTED: "Not started", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
+
+
+def learner_marks(*, user, activities):
+    """Set `learner_state` and `saved` on each of `activities` for `user`, in two queries."""
+    if not user.is_authenticated:
+        return activities
+    ids = [activity.pk for activity in activities]
+    completed = dict(
+        Participation.objects.filter(user=user, activity_id__in=ids).values_list(
+            "activity_id", "completed_at"
+        )
+    )
+    saved = set(
+        SavedActivity.objects.filter(user=user, activity_id__in=ids).values_list("activity_id", flat=True)
+    )
+    for activity in activities:
+        if activity.pk not in completed:
+            state = LearnerState.NOT_STARTED
+        elif completed[activity.pk] is None:
+            state = LearnerState.IN_PROGRESS
+        else:
+            state = LearnerState.COMPLETED
+        activity.learner_state = state
+        activity.learner_state_label = LearnerState.LABELS[state]
+        activity.saved = activity.pk in saved
+    return activities
+
+
+def saved_activities_of(*, user):
+    """`user`'s saved activities, newest save first; archived ones stay listed, marked."""
+    return [
+        saved.activity
+        for saved in SavedActivity.objects.filter(user=user).select_related("activity__series")
+    ]
+
+
 def activity_for_page(*, slug):
+    # posttest is quizzes' reverse relation: read for the method of participation.
     return (
-        Activity.objects.select_related("series", "recording")
+        Activity.objects.select_related("series", "recording", "posttest")
         .prefetch_related(
             "objectives",
             "resources",

@@ -1,11 +1,15 @@
 import math
 
-from django.db import transaction
+from urllib.parse import urlencode
+
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import (
     Activity,
     Participation,
+    SavedActivity,
+    SavedSearch,
     intervals_total,
     merged_intervals,
     recording_requirement_met,
@@ -32,6 +36,52 @@ class ViewingReportError(Exception):
 def participation_start(*, user, activity):
     participation, _ = Participation.objects.get_or_create(user=user, activity=activity)
     return participation
+
+
+def participation_mark_completed(*, user, activity, at=None):
+    """Record that the learner completed `activity` (their certificate was claimed), so
+    their own pages can say so without asking certificates. Keeps the first moment."""
+    Participation.objects.filter(user=user, activity=activity, completed_at__isnull=True).update(
+        completed_at=at or timezone.now()
+    )
+
+
+def saved_activity_set(*, user, activity, saved):
+    """Save or unsave `activity` for `user`; idempotent either way."""
+    if not saved:
+        SavedActivity.objects.filter(user=user, activity=activity).delete()
+        return
+    try:
+        with transaction.atomic():
+            SavedActivity.objects.get_or_create(user=user, activity=activity)
+    except IntegrityError:
+        pass  # a double click saved it a moment ago
+
+
+class SavedSearchInvalid(Exception):
+    pass
+
+
+SAVED_SEARCH_LIMIT = 50
+
+
+def saved_search_create(*, user, name, params):
+    """Save the catalog search `params` (the catalog's cleaned filter values) as `name`."""
+    name = (name or "").strip()
+    if not name:
+        raise SavedSearchInvalid("Give the search a name.")
+    if len(name) > 100:
+        raise SavedSearchInvalid("The name may be at most 100 characters.")
+    if SavedSearch.objects.filter(user=user).count() >= SAVED_SEARCH_LIMIT:
+        raise SavedSearchInvalid(f"You can keep at most {SAVED_SEARCH_LIMIT} saved searches.")
+    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
+    return SavedSearch.objects.create(user=user, name=name, query=query[:500])
+
+
+def saved_search_delete(*, user, pk):
+    """Delete one of `user`'s saved searches; False when `user` has none with that id."""
+    deleted, _ = SavedSearch.objects.filter(user=user, pk=pk).delete()
+    return bool(deleted)
 
 
 def participation_mark_recording_watched(*, participation, at=None):

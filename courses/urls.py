@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.catalog, name="catalog"),
     path("activities/<slug:slug>/", views.activity_detail, name="activity"),
     path("activities/<slug:slug>/start/", views.activity_start, name="start"),
+    path("activities/<slug:slug>/save/", views.activity_save, name="save"),
     path("activities/<slug:slug>/watch/", views.watch, name="watch"),
     path("activities/<slug:slug>/watch/progress/", views.watch_progress, name="watch_progress"),
     re_path(

@@ -7,29 +7,44 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .forms import CatalogFilterForm
 from .models import (
     Activity,
     CreditWindow,
     Provider,
+    SavedActivity,
     activity_credit_window,
     media_type,
     recording_viewing,
 )
-from .selectors import activity_for_page, catalog_activities, catalog_groups, participation_of
+from .selectors import (
+    activity_for_page,
+    catalog_activities,
+    catalog_groups,
+    learner_marks,
+    participation_of,
+    with_windows,
+)
 from .services import (
     ViewingReportError,
     participation_mark_recording_watched,
     participation_record_viewing,
     participation_start,
+    saved_activity_set,
 )
 
 CATALOG_PAGE_SIZE = 20
 
 
 def page_activity(request, slug):
-    """The activity as a learner may see it: drafts and unreleased ones only for staff."""
+    """The activity as a learner may see it: drafts and unreleased ones only for staff.
+
+    Archived activities stay reachable (learners' certificates and transcripts link to
+    them) and say so; credit_window ARCHIVED takes away every way to start or claim.
+    """
     try:
         activity = activity_for_page(slug=slug)
     except Activity.DoesNotExist:
@@ -42,28 +57,68 @@ def page_activity(request, slug):
 
 
 def catalog(request):
-    query = request.GET.get("q", "").strip()[:200]
-    page = Paginator(catalog_activities(query=query), CATALOG_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    provider = Provider.current()
+    form = CatalogFilterForm(
+        request.GET or None, activities=Activity.objects.visible(provider=provider)
     )
+    filters = form.filters()
+    activities = catalog_activities(
+        query=filters.get("q", ""),
+        credit=filters.get("credit", ""),
+        series=filters.get("series"),
+        credits=filters.get("credits", ""),
+        provider=provider,
+    )
+    page = Paginator(activities, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = learner_marks(user=request.user, activities=with_windows(list(page), provider=provider))
+    params = form.params()
     return render(
         request,
         "courses/catalog.html",
-        {"query": query, "page": page, "groups": catalog_groups(activities=list(page))},
+        {
+            "form": form,
+            "filtered": bool(params),
+            "params": urlencode(params),
+            "page": page,
+            "groups": catalog_groups(activities=shown),
+        },
     )
 
 
 def activity_detail(request, slug):
     activity = page_activity(request, slug)
+    provider = Provider.current()
+    saved = (
+        request.user.is_authenticated
+        and SavedActivity.objects.filter(user=request.user, activity=activity).exists()
+    )
     return render(
         request,
         "courses/activity_detail.html",
         {
             "activity": activity,
-            "provider": Provider.current(),
+            "texts": activity.texts(provider),
+            "disclosure": activity.disclosure_statement(),
             "participation": participation_of(user=request.user, activity=activity),
+            "saved": saved,
         },
     )
+
+
+@login_required
+@require_POST
+def activity_save(request, slug):
+    """Save or unsave the activity for the learner, then go back where they were."""
+    activity = page_activity(request, slug)
+    saved = request.POST.get("saved") == "1"
+    saved_activity_set(user=request.user, activity=activity, saved=saved)
+    messages.success(
+        request, f"Saved “{activity.title}”." if saved else f"Removed “{activity.title}” from your saved activities."
+    )
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect(activity)
 
 
 @login_required

@@ -9,6 +9,8 @@ from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from django.core.validators import validate_email
+
 from courses.models import (
     Activity,
     FacultyRole,
@@ -17,9 +19,22 @@ from courses.models import (
     Recording,
     Resource,
     Series,
+    activity_date_problems,
     validate_credit_amount,
 )
-from quizzes.models import Choice, Evaluation, EvaluationQuestion, PostTest, Question
+from quizzes.models import (
+    Choice,
+    Evaluation,
+    EvaluationQuestion,
+    PostTest,
+    Question,
+    choices_problem,
+)
+
+from .publishing import activity_publish_problems
+
+# The activity's own versions of the provider's texts; blank means the provider's.
+OVERRIDES = ["accreditation_statement", "hardware_requirements", "contact_email", "disclaimer", "privacy_url"]
 
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The largest value a PositiveIntegerField holds on every supported database.
@@ -106,8 +121,8 @@ class _Reader:
         value = self.data.get(key) if index is None else self.data[key][index]
         return _Reader(value, path)
 
-    def url(self, key, *, required=False, allow_path=False):
-        value = self.text(key, required=required, max_length=URL_MAX_LENGTH)
+    def url(self, key, *, required=False, allow_path=False, max_length=URL_MAX_LENGTH):
+        value = self.text(key, required=required, max_length=max_length)
         if value and not (allow_path and value.startswith("/")):
             try:
                 URLValidator()(value)
@@ -150,11 +165,27 @@ def _activity_import(r):
         "credits": _credits(r),
         "description": r.text("description"),
         "requires_full_viewing": r.boolean("requires_full_viewing"),
+        "accreditation_statement": r.text("accreditation_statement"),
+        "hardware_requirements": r.text("hardware_requirements"),
+        "contact_email": r.text("contact_email", max_length=254),
+        "disclaimer": r.text("disclaimer"),
+        "privacy_url": r.url("privacy_url", max_length=200),
     }
     if fields["status"] not in Activity.Status.values:
         r.fail("status", f"must be one of {', '.join(Activity.Status.values)}")
-    if fields["termination_date"] < fields["release_date"]:
-        r.fail("termination_date", "must not be before release_date")
+    if fields["contact_email"]:
+        try:
+            validate_email(fields["contact_email"])
+        except ValidationError:
+            r.fail("contact_email", f"{fields['contact_email']!r} is not an e-mail address")
+    date_problems = activity_date_problems(
+        recorded_on=fields["recorded_on"],
+        release_date=fields["release_date"],
+        reviewed_on=fields["reviewed_on"],
+        termination_date=fields["termination_date"],
+    )
+    for key, message in date_problems.items():
+        r.fail(key, message)
     series_title = r.text("series", max_length=200)
     fields["series"] = Series.objects.get_or_create(title=series_title)[0] if series_title else None
 
@@ -183,20 +214,46 @@ def _activity_import(r):
             url=res.url("url", required=True),
         )
 
-    Recording.objects.filter(activity=activity).delete()
-    if r.data.get("recording") is not None:
-        rec = r.child("recording")
-        Recording.objects.create(
-            activity=activity,
-            url=rec.url("url", required=True, allow_path=True),
-            captions_url=rec.url("captions_url", allow_path=True),
-            duration_seconds=rec.integer("duration_seconds", default=0),
-            transcript=rec.text("transcript"),
-        )
-
+    _recording_import(r, activity)
     _posttest_import(r, activity)
     _evaluation_import(r, activity)
+    if activity.status == Activity.Status.PUBLISHED:
+        problems = activity_publish_problems(activity=activity)
+        if problems:
+            r.fail("status", "a published activity needs: " + " ".join(problems))
     return activity
+
+
+def _recording_import(r, activity):
+    """Create, update or remove the recording. An uploaded video or captions file is kept
+    unless the JSON names a URL to use instead: the JSON cannot carry the file itself."""
+    existing = Recording.objects.filter(activity=activity).first()
+    if r.data.get("recording") is None:
+        if existing:
+            existing.delete()
+        return
+    rec = r.child("recording")
+    recording = existing or Recording(activity=activity)
+    recording.url = rec.url("url", allow_path=True)
+    if recording.url:
+        recording.video = ""
+    elif not recording.video:
+        rec.fail("url", "is required")
+    recording.captions_url = rec.url("captions_url", allow_path=True)
+    if recording.captions_url:
+        recording.captions = ""
+    recording.duration_seconds = rec.integer("duration_seconds", default=0)
+    recording.required_viewing_percent = rec.integer("required_viewing_percent", default=90, minimum=1)
+    if recording.required_viewing_percent > 100:
+        rec.fail("required_viewing_percent", "must be at most 100")
+    recording.transcript = rec.text("transcript")
+    recording.activity = activity
+    try:
+        recording.clean()
+    except ValidationError as error:
+        key, messages = next(iter(error.message_dict.items()))
+        rec.fail(key, messages[0])
+    recording.save()
 
 
 def _decimal(r, key, value):
@@ -271,6 +328,17 @@ def _posttest_import(r, activity):
     if pass_percent != pass_percent.quantize(Decimal("0.01")):
         p.fail("pass_percent", "may have at most two decimal places")
     max_attempts = p.integer("max_attempts", minimum=1, allow_null=True)
+    show_answers = p.text("show_answers", default=PostTest.ShowAnswers.AFTER_PASS)
+    if show_answers not in PostTest.ShowAnswers.values:
+        p.fail("show_answers", f"must be one of {', '.join(PostTest.ShowAnswers.values)}")
+    settings = {
+        "pass_percent": pass_percent,
+        "max_attempts": max_attempts,
+        "minutes_between_attempts": p.integer("minutes_between_attempts", default=0),
+        "shuffle_questions": p.boolean("shuffle_questions"),
+        "shuffle_choices": p.boolean("shuffle_choices"),
+        "show_answers": show_answers,
+    }
     questions = p.items("questions", required=True)
     if not questions:
         p.fail("questions", "a post-test needs at least one question")
@@ -279,22 +347,19 @@ def _posttest_import(r, activity):
         q = p.child("questions", index)
         text = q.text("text", required=True)
         explanation = q.text("explanation")
-        choices = q.items("choices", required=True)
-        if len(choices) < 2:
-            q.fail("choices", "a question needs at least two choices")
+        multiple = q.boolean("multiple")
         rows = []
-        for choice_index, _ in enumerate(choices):
+        for choice_index, _ in enumerate(q.items("choices", required=True)):
             c = q.child("choices", choice_index)
             rows.append((c.text("text", required=True, max_length=500), c.boolean("correct")))
-        if not any(correct for _, correct in rows):
-            q.fail("choices", "a question needs a choice marked correct")
-        wanted.append((text, explanation, rows))
+        problem = choices_problem(rows, multiple=multiple)
+        if problem:
+            q.fail("choices", problem)
+        wanted.append((text, explanation, multiple, rows))
 
-    posttest, _ = PostTest.objects.update_or_create(
-        activity=activity, defaults={"pass_percent": pass_percent, "max_attempts": max_attempts}
-    )
+    posttest, _ = PostTest.objects.update_or_create(activity=activity, defaults=settings)
     current = [
-        (q.text, q.explanation, [(c.text, c.is_correct) for c in q.choices.all()])
+        (q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in q.choices.all()])
         for q in posttest.questions.prefetch_related("choices")
     ]
     if current == wanted:
@@ -304,9 +369,9 @@ def _posttest_import(r, activity):
         posttest.questions.all().delete()
     except ProtectedError:
         p.fail("questions", "learners have already answered these questions; they cannot be replaced")
-    for index, (text, explanation, rows) in enumerate(wanted):
+    for index, (text, explanation, multiple, rows) in enumerate(wanted):
         question = Question.objects.create(
-            posttest=posttest, order=index, text=text, explanation=explanation
+            posttest=posttest, order=index, text=text, explanation=explanation, multiple=multiple
         )
         Choice.objects.bulk_create(
             Choice(question=question, order=i, text=choice_text, is_correct=correct)
@@ -364,6 +429,7 @@ def activity_export(activity):
         "estimated_minutes": activity.estimated_minutes,
         "credits": f"{activity.credits:.2f}",
         "description": activity.description,
+        **{key: getattr(activity, key) for key in OVERRIDES},
         "objectives": [o.text for o in activity.objectives.all()],
         "faculty": [
             {
@@ -388,6 +454,7 @@ def activity_export(activity):
             "url": recording.url,
             "captions_url": recording.captions_url,
             "duration_seconds": recording.duration_seconds,
+            "required_viewing_percent": recording.required_viewing_percent,
             "transcript": recording.transcript,
         }
     posttest = PostTest.objects.filter(activity=activity).first()
@@ -397,10 +464,15 @@ def activity_export(activity):
             if posttest.pass_percent == int(posttest.pass_percent)
             else str(posttest.pass_percent),
             "max_attempts": posttest.max_attempts,
+            "minutes_between_attempts": posttest.minutes_between_attempts,
+            "shuffle_questions": posttest.shuffle_questions,
+            "shuffle_choices": posttest.shuffle_choices,
+            "show_answers": posttest.show_answers,
             "questions": [
                 {
                     "text": q.text,
                     "explanation": q.explanation,
+                    "multiple": q.multiple,
                     "choices": [{"text": c.text, "correct": c.is_correct} for c in q.choices.all()],
                 }
                 for q in posttest.questions.prefetch_related("choices")

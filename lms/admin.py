@@ -1,7 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from courses.admin import (
+    FacultyRoleInline,
+    LearningObjectiveInline,
+    RecordingInline,
+    ResourceInline,
+)
+from courses.models import Activity, CreditWindow
+from quizzes.models import Evaluation, PostTest, assessment_problems
 
 from .models import User
+from .publishing import activity_archive, activity_duplicate, activity_publish, activity_publish_problems
 
 
 @admin.register(User)
@@ -21,3 +34,175 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+# The Activity admin lives here, not in courses/admin.py: publishing an activity checks
+# its post-test and evaluation (quizzes), and courses may not import quizzes.
+
+
+class CreditWindowFilter(admin.SimpleListFilter):
+    title = "credit"
+    parameter_name = "credit"
+
+    def lookups(self, request, model_admin):
+        return [(CreditWindow.OPEN, "Credit open"), (CreditWindow.EXPIRED, "Credit expired")]
+
+    def queryset(self, request, queryset):
+        if self.value() in (CreditWindow.OPEN, CreditWindow.EXPIRED):
+            return queryset.in_window(self.value())
+        return queryset
+
+
+class PostTestInline(admin.StackedInline):
+    model = PostTest
+    fields = [
+        "pass_percent",
+        "max_attempts",
+        "minutes_between_attempts",
+        "shuffle_questions",
+        "shuffle_choices",
+        "show_answers",
+        "questions_link",
+    ]
+    readonly_fields = ["questions_link"]
+    verbose_name = "post-test"
+
+    @admin.display(description="Questions")
+    def questions_link(self, posttest):
+        # Questions hold choices, and the admin cannot nest inlines: they are edited on
+        # the post-test's own page.
+        if posttest.pk is None:
+            return "Save, then add the questions and their choices on the post-test page."
+        return format_html(
+            '{} question(s). <a href="{}">Edit the questions and choices</a>',
+            posttest.questions.count(),
+            reverse("admin:quizzes_posttest_change", args=[posttest.pk]),
+        )
+
+
+class ActivityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == Activity.Status.PUBLISHED:
+            # Objectives and faculty are checked by their inlines (courses/admin.py); the
+            # post-test and evaluation, edited on their own pages, are checked here.
+            if self.instance.pk is None:
+                self.add_error(
+                    "status", "Save the activity as a draft first, then add its post-test and evaluation."
+                )
+            else:
+                for problem in assessment_problems(activity=self.instance):
+                    self.add_error("status", problem)
+        return cleaned
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    form = ActivityAdminForm
+    list_display = [
+        "title", "series", "status", "release_date", "termination_date", "credits", "preview",
+    ]
+    list_select_related = ["series"]
+    list_filter = ["status", CreditWindowFilter, "series"]
+    search_fields = ["title", "slug", "description"]
+    prepopulated_fields = {"slug": ["title"]}
+    date_hierarchy = "release_date"
+    actions = ["publish", "archive", "duplicate"]
+    readonly_fields = ["preview", "evaluation_link", "publish_problems"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "series", "status", "preview", "publish_problems"]}),
+        ("Dates", {
+            "fields": ["recorded_on", "release_date", "reviewed_on", "termination_date"],
+            "description": "Calendar dates in the provider's time zone. Credit ends at the end "
+            "of the termination date, at most 3 years after the most recent review (or the release).",
+        }),
+        ("Credit and content", {
+            "fields": ["credits", "estimated_minutes", "description", "requires_full_viewing",
+                       "evaluation_link"],
+        }),
+        ("Overrides of the provider's texts (blank = the provider's)", {
+            "classes": ["collapse"],
+            "fields": ["accreditation_statement", "hardware_requirements", "contact_email",
+                       "disclaimer", "privacy_url"],
+        }),
+    ]
+    inlines = [LearningObjectiveInline, FacultyRoleInline, ResourceInline, RecordingInline,
+               PostTestInline]
+
+    @admin.display(description="Learner page")
+    def preview(self, activity):
+        if activity.pk is None:
+            return "Save to preview."
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Preview the learner page</a>',
+            activity.get_absolute_url(),
+        )
+
+    @admin.display(description="Evaluation")
+    def evaluation_link(self, activity):
+        if activity.pk is None:
+            return "Save, then add the evaluation."
+        evaluation = Evaluation.objects.filter(activity=activity).first()
+        if evaluation is None:
+            return format_html(
+                '<a href="{}?activity={}">Add the evaluation</a> (it starts from the default form).',
+                reverse("admin:quizzes_evaluation_add"),
+                activity.pk,
+            )
+        return format_html(
+            '{} item(s). <a href="{}">Edit the evaluation items</a>',
+            evaluation.questions.count(),
+            reverse("admin:quizzes_evaluation_change", args=[evaluation.pk]),
+        )
+
+    @admin.display(description="Before publishing")
+    def publish_problems(self, activity):
+        if activity.pk is None:
+            return "Save as a draft, then add the post-test and evaluation."
+        problems = activity_publish_problems(activity=activity)
+        if not problems:
+            return "Ready to publish."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems)))
+
+    @admin.action(description="Publish the selected activities")
+    def publish(self, request, queryset):
+        for activity in queryset:
+            problems = activity_publish(activity=activity)
+            if problems:
+                self.message_user(
+                    request,
+                    format_html(
+                        "“{}” was not published: {}",
+                        activity.title,
+                        format_html_join(" ", "{}", ((p,) for p in problems)),
+                    ),
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"Published “{activity.title}”.", messages.SUCCESS)
+
+    @admin.action(description="Archive the selected activities (certificates stay valid)")
+    def archive(self, request, queryset):
+        for activity in queryset:
+            activity_archive(activity=activity)
+        self.message_user(request, f"Archived {queryset.count()} activities.", messages.SUCCESS)
+
+    @admin.action(description="Duplicate for a new run (as a draft)")
+    def duplicate(self, request, queryset):
+        for activity in queryset:
+            copy = activity_duplicate(activity=activity)
+            self.message_user(
+                request,
+                format_html(
+                    'Copied “{}” as <a href="{}">{}</a>, a draft released {}: check its dates.',
+                    activity.title,
+                    reverse("admin:courses_activity_change", args=[copy.pk]),
+                    copy.slug,
+                    copy.release_date.isoformat(),
+                ),
+                messages.SUCCESS,
+            )

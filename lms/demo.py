@@ -9,6 +9,7 @@ DEMO_RECORDING = {
     "url": "/static/demo/welcome.webm",
     "captions_url": "/static/demo/welcome.vtt",
     "duration_seconds": 8,
+    "required_viewing_percent": 90,
     "transcript": (
         "Welcome to this continuing medical education recording. Watch the talk, then "
         "complete the evaluation and the post-test. Thank you for learning with us."
@@ -37,7 +38,8 @@ def _question(text, correct, wrong, explanation):
     choices = [{"text": correct, "correct": True}] + [{"text": w, "correct": False} for w in wrong]
     # Put the correct choice in a different place in each question.
     shift = len(text) % len(choices)
-    return {"text": text, "explanation": explanation, "choices": choices[shift:] + choices[:shift]}
+    return {"text": text, "explanation": explanation, "multiple": False,
+            "choices": choices[shift:] + choices[:shift]}
 
 
 def _activity(**fields):
@@ -51,6 +53,12 @@ def _activity(**fields):
         "requires_full_viewing": False,
         "resources": [],
         "evaluation": STANDARD_EVALUATION,
+        # Every demo activity prints the provider's texts.
+        "accreditation_statement": "",
+        "hardware_requirements": "",
+        "contact_email": "",
+        "disclaimer": "",
+        "privacy_url": "",
     }
     base.update(fields)
     return base
@@ -162,7 +170,9 @@ def demo_activities(*, today=None):
                 "Apply two structured techniques that reduce biased decisions.",
             ],
             faculty=[_faculty("Maria Okafor", "MD, MPH", "Associate Professor of Medicine", "presenter"),
-                     _faculty("David Lin", "MD", "Director of Faculty Development", "moderator")],
+                     {**_faculty("David Lin", "MD", "Director of Faculty Development", "moderator"),
+                      "relationships": [{"company": "Example Diagnostics Inc.", "nature": "advisory board"}],
+                      "disclosure": "Advisory board member; mitigated by independent review of the content."}],
             posttest=_posttest_bias(),
         ),
         _activity(
@@ -189,7 +199,9 @@ def demo_activities(*, today=None):
 
 
 def _posttest(*questions):
-    return {"pass_percent": 75, "max_attempts": None, "questions": list(questions)}
+    return {"pass_percent": 75, "max_attempts": None, "minutes_between_attempts": 0,
+            "shuffle_questions": False, "shuffle_choices": False, "show_answers": "after_pass",
+            "questions": list(questions)}
 
 
 def _posttest_equity():

@@ -10,6 +10,9 @@ lms_patterns = (
         path("me/transcript/", views.transcript, name="transcript"),
         path("me/transcript.pdf", views.transcript_pdf, name="transcript_pdf"),
         path("me/transcript.csv", views.transcript_csv, name="transcript_csv"),
+        path("me/saved/", views.saved_activities, name="saved_activities"),
+        path("me/searches/", views.saved_searches, name="saved_searches"),
+        path("me/searches/<int:pk>/delete/", views.saved_search_remove, name="saved_search_delete"),
     ],
     "lms",
 )

@@ -2,14 +2,19 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from certificates.pdf import html_to_pdf
 from certificates.selectors import transcript_of
+from courses.forms import CatalogFilterForm
+from courses.models import Activity, Provider
+from courses.selectors import learner_marks, saved_activities_of, with_windows
+from courses.services import SavedSearchInvalid, saved_search_create, saved_search_delete
 
 from .forms import ProfileForm, TranscriptPeriodForm
 
@@ -77,3 +82,42 @@ def transcript_csv(request):
                 ]
             )
     return response
+
+
+@login_required
+def saved_activities(request):
+    activities = with_windows(saved_activities_of(user=request.user), provider=Provider.current())
+    return render(
+        request,
+        "lms/saved_activities.html",
+        {"activities": learner_marks(user=request.user, activities=activities)},
+    )
+
+
+@login_required
+def saved_searches(request):
+    if request.method == "POST":
+        # Only what the catalog's own form accepts is kept, so a saved search can only
+        # ever re-run a catalog search.
+        form = CatalogFilterForm(
+            QueryDict(request.POST.get("query", "")), activities=Activity.objects.visible()
+        )
+        try:
+            saved_search_create(user=request.user, name=request.POST.get("name"), params=form.params())
+        except SavedSearchInvalid as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Your search is saved.")
+        return redirect("lms:saved_searches")
+    return render(
+        request, "lms/saved_searches.html", {"searches": request.user.saved_searches.all()}
+    )
+
+
+@login_required
+@require_POST
+def saved_search_remove(request, pk):
+    if not saved_search_delete(user=request.user, pk=pk):
+        raise Http404("No such saved search.")
+    messages.success(request, "The saved search is deleted.")
+    return redirect("lms:saved_searches")

@@ -13,6 +13,9 @@ from courses.models import (
     Person,
     Provider,
     Recording,
+    Resource,
+    SavedActivity,
+    SavedSearch,
     Series,
 )
 from lms.models import User
@@ -256,3 +259,67 @@ def graded_attempt(*, activity, user, correct, at=None):
         wanted = [choice.pk for choice in question.choices.all() if choice.is_correct == (index < correct)]
         answers[question.pk] = wanted if question.multiple else wanted[:1]
     return attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    activity = factory.SubFactory(ActivityFactory)
+    title = factory.Sequence(lambda n: f"Guideline {n}")
+    url = factory.Sequence(lambda n: f"https://example.org/guideline-{n}")
+
+
+class SavedActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedActivity
+
+    user = factory.SubFactory(UserFactory)
+    activity = factory.SubFactory(ActivityFactory)
+
+
+class SavedSearchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedSearch
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Saved search {n}")
+    query = "q=sepsis&credit=open"
+
+
+def publishable_draft(**activity_fields):
+    """A draft activity with everything publishing asks for: an objective, faculty with a
+    disclosure on file, a post-test with questions and an evaluation."""
+    activity = complete_activity(**{"status": Activity.Status.DRAFT, **activity_fields})
+    activity.faculty.update(disclosure="No relevant financial relationships.")
+    return activity
+
+
+class StaffUserFactory(UserFactory):
+    is_staff = True
+
+
+def certificate_for(*, activity, user=None, credits="1", completed_on=None, **fields):
+    """A claimed certificate of `user` (a new physician by default) on `activity`, made
+    directly: for reports, which read certificates and not how they were earned."""
+    from certificates.models import Certificate
+
+    user = user or UserFactory()
+    physician = user.is_physician
+    return Certificate.objects.create(
+        user=user,
+        activity=activity,
+        kind=Certificate.Kind.AMA_CREDIT if physician else Certificate.Kind.PARTICIPATION,
+        credits_claimed=Decimal(credits) if physician else None,
+        hours=None if physician else activity.credits,
+        completed_on=completed_on or datetime.date.today(),
+        learner_name=user.certificate_name,
+        learner_degree=user.degree,
+        activity_title=activity.title,
+        activity_release_date=activity.release_date,
+        activity_credits=activity.credits,
+        provider_name="Test Medical School",
+        accreditation_statement="Accredited.",
+        designation_statement="Designated.",
+        **fields,
+    )

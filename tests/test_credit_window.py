@@ -73,3 +73,66 @@ def test_it_marks_an_expired_activity_and_removes_the_start_button(activity, cli
         response = client.post(f"/activities/{activity.slug}/start/")
         assert response.status_code == 302
         assert not learner.participations.exists()
+
+
+# --- a provider east of UTC: the provider's calendar day, not the server's --------------
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+
+
+@pytest.fixture
+def auckland_activity(db):
+    ProviderFactory(time_zone="Pacific/Auckland")
+    return ActivityFactory(release_date=RELEASE, termination_date=TERMINATION)
+
+
+@pytest.mark.parametrize("moment, expected", [
+    ((2026, 3, 9, 23, 59), CreditWindow.NOT_YET_RELEASED),
+    ((2026, 3, 10, 0, 0), CreditWindow.OPEN),
+    ((2026, 9, 10, 23, 59), CreditWindow.OPEN),
+    ((2026, 9, 11, 0, 0), CreditWindow.EXPIRED),
+])
+def test_it_follows_the_providers_calendar_east_of_utc(auckland_activity, moment, expected):
+    at = datetime.datetime(*moment, tzinfo=AUCKLAND)
+
+    assert activity_credit_window(auckland_activity, at=at) == expected
+
+
+def test_it_opens_in_auckland_while_it_is_still_the_day_before_in_utc(auckland_activity):
+    # 00:00 on March 10 in Auckland is 11:00 on March 9 in UTC.
+    at = datetime.datetime(2026, 3, 9, 11, 0, tzinfo=datetime.UTC)
+
+    assert activity_credit_window(auckland_activity, at=at) == CreditWindow.OPEN
+
+
+def page_at(client, activity, *moment, tz=AUCKLAND):
+    with time_machine.travel(datetime.datetime(*moment, tzinfo=tz), tick=False):
+        return client.get(activity.get_absolute_url())
+
+
+def test_it_shows_the_start_button_until_23_59_of_termination_day(auckland_activity, client, learner):
+    client.force_login(learner)
+
+    assert "Start activity" in page_at(client, auckland_activity, 2026, 9, 10, 23, 59).content.decode()
+    expired = page_at(client, auckland_activity, 2026, 9, 11, 0, 0).content.decode()
+    assert "Start activity" not in expired
+    assert "Credit no longer available" in expired
+
+
+def test_it_shows_the_page_from_00_00_of_release_day(auckland_activity, client):
+    assert page_at(client, auckland_activity, 2026, 3, 9, 23, 59).status_code == 404
+    assert page_at(client, auckland_activity, 2026, 3, 10, 0, 0).status_code == 200
+
+
+def test_it_refuses_a_claim_the_minute_after_termination_day(auckland_activity, client):
+    from .factories import complete_activity, learner_ready_to_claim
+
+    activity = complete_activity(release_date=RELEASE, termination_date=TERMINATION)
+    with time_machine.travel(datetime.datetime(2026, 9, 10, 23, 0, tzinfo=AUCKLAND), tick=False):
+        user = learner_ready_to_claim(activity=activity)
+    client.force_login(user)
+    with time_machine.travel(datetime.datetime(2026, 9, 11, 0, 0, tzinfo=AUCKLAND), tick=False):
+        page = client.post(f"/activities/{activity.slug}/claim/", {"credits": "1", "attest": "on"})
+
+    assert CreditWindow.EXPIRED.label in page.content.decode()
+    assert not user.certificates.exists()

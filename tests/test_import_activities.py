@@ -35,7 +35,7 @@ from quizzes.models import (
     Question,
 )
 
-from .factories import UserFactory
+from .factories import UploadedRecordingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,11 @@ def full_activity(**fields):
         "estimated_minutes": 45,
         "credits": "1.25",
         "description": "What 2020 taught hospitals about equitable systems.",
+        "accreditation_statement": "Jointly accredited for this activity only.",
+        "hardware_requirements": "A computer with speakers.",
+        "contact_email": "equity-help@example.org",
+        "disclaimer": "Views are the presenter's own.",
+        "privacy_url": "https://example.org/equity-privacy",
         "objectives": ["Place disparities in historical context.", "Name structural drivers."],
         "faculty": [
             {"name": "Ada Example", "degrees": "MD, MPH", "affiliation": "General Hospital",
@@ -72,18 +77,23 @@ def full_activity(**fields):
         ],
         "recording": {"url": "https://video.example.org/equity.mp4",
                       "captions_url": "/media/captions/equity.vtt",
-                      "duration_seconds": 3540, "transcript": "Welcome, everyone."},
+                      "duration_seconds": 3540, "required_viewing_percent": 80,
+                      "transcript": "Welcome, everyone."},
         "requires_full_viewing": True,
         "resources": [{"title": "Equity toolkit", "url": "https://example.org/toolkit"},
                       {"title": "Slides", "url": "https://example.org/slides.pdf"}],
         "posttest": {
             "pass_percent": 80,
             "max_attempts": 3,
+            "minutes_between_attempts": 30,
+            "shuffle_questions": True,
+            "shuffle_choices": True,
+            "show_answers": "after_every_attempt",
             "questions": [
-                {"text": "Health equity means:", "explanation": "Fair opportunity.",
+                {"text": "Health equity means:", "explanation": "Fair opportunity.", "multiple": False,
                  "choices": [{"text": "Identical treatment", "correct": False},
                              {"text": "Fair opportunity for health", "correct": True}]},
-                {"text": "A structural driver is:", "explanation": "",
+                {"text": "A structural driver is:", "explanation": "", "multiple": True,
                  "choices": [{"text": "Segregation", "correct": True},
                              {"text": "Bedside manner", "correct": False},
                              {"text": "Pharmacy choice", "correct": False}]},
@@ -159,6 +169,17 @@ def test_it_imports_the_activity_fields(write_json):
         "Place disparities in historical context.", "Name structural drivers."]
 
 
+def test_it_imports_the_activitys_overrides_of_the_provider_texts(write_json):
+    import_file(write_json(full_activity()))
+
+    texts = Activity.objects.get().texts()
+    assert (texts.accreditation_statement, texts.hardware_requirements, texts.contact_email,
+            texts.disclaimer, texts.privacy_url) == (
+        "Jointly accredited for this activity only.", "A computer with speakers.",
+        "equity-help@example.org", "Views are the presenter's own.",
+        "https://example.org/equity-privacy")
+
+
 def test_it_imports_faculty_with_their_relationships(write_json):
     import_file(write_json(full_activity()))
 
@@ -178,8 +199,9 @@ def test_it_imports_the_recording_and_resources(write_json):
 
     activity = Activity.objects.get()
     assert (activity.recording.url, activity.recording.captions_url,
-            activity.recording.duration_seconds, activity.recording.transcript) == (
-        "https://video.example.org/equity.mp4", "/media/captions/equity.vtt", 3540,
+            activity.recording.duration_seconds, activity.recording.required_viewing_percent,
+            activity.recording.transcript) == (
+        "https://video.example.org/equity.mp4", "/media/captions/equity.vtt", 3540, 80,
         "Welcome, everyone.")
     assert [(r.title, r.url) for r in activity.resources.all()] == [
         ("Equity toolkit", "https://example.org/toolkit"),
@@ -192,13 +214,15 @@ def test_it_imports_the_posttest_with_questions_and_choices(write_json):
     posttest = Activity.objects.get().posttest
     assert posttest.pass_percent == Decimal("80")
     assert posttest.max_attempts == 3
+    assert (posttest.minutes_between_attempts, posttest.shuffle_questions, posttest.shuffle_choices,
+            posttest.show_answers) == (30, True, True, "after_every_attempt")
     assert [
-        (q.text, q.explanation, [(c.text, c.is_correct) for c in q.choices.all()])
+        (q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in q.choices.all()])
         for q in posttest.questions.all()
     ] == [
-        ("Health equity means:", "Fair opportunity.",
+        ("Health equity means:", "Fair opportunity.", False,
          [("Identical treatment", False), ("Fair opportunity for health", True)]),
-        ("A structural driver is:", "",
+        ("A structural driver is:", "", True,
          [("Segregation", True), ("Bedside manner", False), ("Pharmacy choice", False)]),
     ]
 
@@ -286,7 +310,7 @@ def test_it_changes_nothing_when_the_same_file_is_imported_twice(write_json):
 def test_it_removes_a_posttest_and_evaluation_left_out_of_the_update(write_json):
     import_file(write_json(full_activity()))
 
-    import_file(write_json(full_activity(posttest=None, evaluation=None, recording=None)))
+    import_file(write_json(full_activity(status="draft", posttest=None, evaluation=None, recording=None)))
 
     counts = row_counts()
     assert counts["PostTest"] == counts["Question"] == counts["Choice"] == 0
@@ -328,7 +352,7 @@ def test_it_refuses_to_replace_questions_learners_answered(write_json):
 
 def test_it_keeps_a_faculty_members_earlier_affiliation_on_earlier_activities(write_json):
     earlier = full_activity()
-    later = full_activity(slug="later-talk", release_date="2024-01-01", termination_date="2025-01-01")
+    later = full_activity(slug="later-talk", release_date="2024-01-01", reviewed_on=None, termination_date="2025-01-01")
     later["faculty"][0]["affiliation"] = "University Hospital"
 
     import_file(write_json([earlier, later]))
@@ -379,6 +403,11 @@ def _set(path, value):
     return change
 
 
+def _three_years_late(data):
+    data["reviewed_on"] = None
+    data["termination_date"] = "2024-06-22"
+
+
 def _no_correct_choice(data):
     for choice in data["posttest"]["questions"][1]["choices"]:
         choice["correct"] = False
@@ -393,9 +422,36 @@ BAD_INPUT = {
     "credits-nan": (_set("credits", "NaN"), "[2].credits", "not a number"),
     "credits-too-large": (_set("credits", "1000"), "[2].credits", "less than 1000"),
     "termination-before-release": (
-        _set("termination_date", "2021-06-20"), "[2].termination_date", "before release_date"),
+        _set("termination_date", "2021-06-20"), "[2].termination_date", "before the release date"),
     "no-correct-choice": (
-        _no_correct_choice, "[2].posttest.questions[1].choices", "choice marked correct"),
+        _no_correct_choice, "[2].posttest.questions[1].choices", "Mark at least one choice as correct"),
+    "two-correct-in-single-answer-question": (
+        _set("posttest.questions.0.choices.0.correct", True), "[2].posttest.questions[0].choices",
+        "exactly one correct choice"),
+    "every-choice-correct-in-multi-answer-question": (
+        _set("posttest.questions.1.choices", [{"text": "A", "correct": True}, {"text": "B", "correct": True}]),
+        "[2].posttest.questions[1].choices", "at least one choice that is not correct"),
+    "multiple-not-boolean": (
+        _set("posttest.questions.1.multiple", "yes"), "[2].posttest.questions[1].multiple", "true or false"),
+    "unknown-show-answers": (
+        _set("posttest.show_answers", "always"), "[2].posttest.show_answers", "one of"),
+    "shuffle-not-boolean": (
+        _set("posttest.shuffle_choices", 1), "[2].posttest.shuffle_choices", "true or false"),
+    "negative-wait": (
+        _set("posttest.minutes_between_attempts", -5), "[2].posttest.minutes_between_attempts",
+        "whole number"),
+    "viewing-percent-over-100": (
+        _set("recording.required_viewing_percent", 101), "[2].recording.required_viewing_percent",
+        "at most 100"),
+    "termination-beyond-three-years-of-release": (
+        _three_years_late, "[2].termination_date",
+        "reviewed at least every 3 years"),
+    "review-before-release": (_set("reviewed_on", "2021-06-01"), "[2].reviewed_on", "before the release"),
+    "contact-not-an-email": (_set("contact_email", "help desk"), "[2].contact_email", "e-mail address"),
+    "privacy-url-invalid": (_set("privacy_url", "privacy"), "[2].privacy_url", "valid URL"),
+    "published-without-objectives": (_set("objectives", []), "[2].status", "learning objective"),
+    "published-without-disclosure": (_set("faculty.1.disclosure", ""), "[2].status", "no disclosure on file"),
+    "published-without-evaluation": (_set("evaluation", None), "[2].status", "no evaluation"),
     "one-choice": (
         _set("posttest.questions.0.choices", [{"text": "Only", "correct": True}]),
         "[2].posttest.questions[0].choices", "at least two choices"),
@@ -542,14 +598,16 @@ def export_text(**options):
 
 
 def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json):
-    later = full_activity(slug="later-talk", release_date="2024-01-01", termination_date="2025-01-01")
+    later = full_activity(slug="later-talk", release_date="2024-01-01", reviewed_on=None, termination_date="2025-01-01")
     later["faculty"][0]["affiliation"] = "University Hospital"
     later["posttest"]["pass_percent"] = "66.67"
     later["posttest"]["max_attempts"] = None
     draft = {**minimal_activity(), "series": None, "status": "draft", "recorded_on": None,
              "reviewed_on": None, "estimated_minutes": 60, "credits": "0.50", "description": "",
              "objectives": [], "faculty": [], "recording": None, "requires_full_viewing": False,
-             "resources": [], "posttest": None, "evaluation": None}
+             "resources": [], "posttest": None, "evaluation": None,
+             "accreditation_statement": "", "hardware_requirements": "", "contact_email": "",
+             "disclaimer": "", "privacy_url": ""}
     original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
     import_file(write_json(original))
     first_export = tmp_path / "export.json"
@@ -564,6 +622,66 @@ def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json
     # Every field was given in its exported form, so the export is the file itself.
     expected = sorted(original, key=lambda a: (a["release_date"], a["slug"]))
     assert json.loads(first_export.read_text(encoding="utf-8")) == expected
+
+
+def test_it_round_trips_every_field_other_developers_added(tmp_path, write_json):
+    import_file(write_json(full_activity()))
+    call_command("export_activities", output=str(tmp_path / "export.json"))
+    for model in (Activity, Person, Series):
+        model.objects.all().delete()
+
+    import_file(str(tmp_path / "export.json"))
+
+    activity = Activity.objects.get()
+    posttest = activity.posttest
+    assert [q.multiple for q in posttest.questions.all()] == [False, True]
+    assert (posttest.shuffle_questions, posttest.shuffle_choices, posttest.minutes_between_attempts,
+            posttest.show_answers, posttest.max_attempts) == (True, True, 30, "after_every_attempt", 3)
+    assert activity.recording.required_viewing_percent == 80
+    assert activity.reviewed_on == datetime.date(2021, 9, 1)
+    assert (activity.contact_email, activity.privacy_url) == (
+        "equity-help@example.org", "https://example.org/equity-privacy")
+
+
+def test_it_keeps_an_uploaded_video_when_an_update_names_no_url(write_json):
+    import_file(write_json(full_activity()))
+    activity = Activity.objects.get()
+    uploaded = UploadedRecordingFactory.build(activity=activity)
+    Recording.objects.filter(activity=activity).delete()
+    uploaded.save()
+    exported = activities_export()[0]
+    assert exported["recording"]["url"] == ""
+    exported["recording"]["transcript"] = "A corrected transcript."
+
+    import_file(write_json(exported))
+
+    recording = Recording.objects.get()
+    assert recording.video.name == uploaded.video.name
+    assert recording.captions.name == uploaded.captions.name
+    assert recording.transcript == "A corrected transcript."
+
+
+def test_it_replaces_an_uploaded_video_only_when_the_json_names_a_url(write_json):
+    import_file(write_json(full_activity()))
+    activity = Activity.objects.get()
+    Recording.objects.filter(activity=activity).delete()
+    UploadedRecordingFactory(activity=activity)
+
+    import_file(write_json(full_activity()))
+
+    recording = Recording.objects.get()
+    assert not recording.video
+    assert recording.url == "https://video.example.org/equity.mp4"
+
+
+def test_it_refuses_a_recording_without_url_or_upload(write_json):
+    data = full_activity()
+    data["recording"]["url"] = ""
+
+    with pytest.raises(CommandError, match=r"recording\.url: is required"):
+        import_file(write_json(data))
+
+    assert not Activity.objects.exists()
 
 
 def test_it_exports_to_standard_output_as_a_json_list(write_json):

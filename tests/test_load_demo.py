@@ -153,3 +153,37 @@ def test_it_prints_a_staff_login_for_the_admin(client):
 
     assert client.login(email=email, password=password)
     assert User.objects.get(email=email).is_staff
+
+
+def test_it_shows_the_2021_recordings_in_the_catalog_as_expired_beside_open_ones(client):
+    load_demo()
+
+    expired_page = client.get("/", {"credit": "expired"}).content.decode()
+    open_page = client.get("/", {"credit": "open"}).content.decode()
+
+    for month, end in [("June 2021", "Dec 21, 2021"), ("April 2021", "Oct 15, 2021"),
+                       ("March 2021", "Sep 26, 2021"), ("February 2021", "Aug 25, 2021")]:
+        assert f"{month} recordings" in expired_page
+        assert f"Credit ended {end}" in expired_page
+    assert "Implicit Bias in Clinical Decision-Making" in open_page
+    assert "Credit available until" in open_page
+    assert "Structural Equity" not in open_page
+
+
+def test_it_gives_every_demo_activity_what_publishing_asks_for():
+    from lms.publishing import activity_publish_problems
+
+    load_demo()
+
+    assert {a.slug: activity_publish_problems(activity=a) for a in Activity.objects.all()} == {
+        a.slug: [] for a in Activity.objects.all()
+    }
+
+
+def test_it_shows_a_demo_disclosure_with_a_relationship_and_the_mitigation(client):
+    load_demo()
+
+    page = client.get("/activities/implicit-bias-in-clinical-decisions/").content.decode()
+
+    assert "Example Diagnostics Inc. (advisory board)" in page
+    assert "have been mitigated" in page
