@@ -29,6 +29,11 @@ class UserAdmin(BaseUserAdmin):
             {"fields": ["given_name", "family_name", "certificate_name", "degree",
                         "profession", "npi", "specialty"]},
         ),
+        (
+            "Board reporting",
+            {"fields": ["share_with_boards", "birth_month", "birth_day", "licence_state",
+                        "licence_number", "certifying_board", "board_id"]},
+        ),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups",
                                     "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),

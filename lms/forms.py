@@ -2,6 +2,17 @@ from django import forms
 
 from .models import User
 
+# Optional profile fields for reporting completions to the ACCME and boards (SPEC §3).
+BOARD_FIELDS = [
+    "birth_month",
+    "birth_day",
+    "licence_state",
+    "licence_number",
+    "certifying_board",
+    "board_id",
+    "share_with_boards",
+]
+
 
 class ProfileForm(forms.ModelForm):
     class Meta:
@@ -14,10 +25,20 @@ class ProfileForm(forms.ModelForm):
             "profession",
             "npi",
             "specialty",
+            *BOARD_FIELDS,
         ]
         help_texts = {
             "certificate_name": "Exactly as it should print on your certificates. "
             "Leave empty to use your given and family name.",
+            "birth_month": "Boards match your completions to you by month and day of birth "
+            "(never the year). Give both or neither.",
+            "birth_day": "A number from 1 to 31, with the month above.",
+            "licence_state": "The two-letter code of the state that issued your medical "
+            "licence, e.g. NY. Give it with the licence number, or leave both empty.",
+            "licence_number": "As printed on your licence.",
+            "certifying_board": "For example ABIM or ABFM, if you want credit reported for "
+            "maintenance of certification.",
+            "board_id": "Your ID at that board.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -28,6 +49,23 @@ class ProfileForm(forms.ModelForm):
         self.fields["profession"].widget = forms.RadioSelect(choices=User.Profession.choices)
         self.fields["given_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["family_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["birth_month"].widget.attrs["autocomplete"] = "bday-month"
+        self.fields["birth_day"].widget.attrs.update(autocomplete="bday-day", inputmode="numeric")
+        self.fields["licence_state"].widget.attrs.update(
+            autocapitalize="characters", size=2, pattern="[A-Za-z]{2}"
+        )
+        self.fields["licence_state"].error_messages["max_length"] = (
+            "Use the two-letter state code, e.g. NY."
+        )
+
+    def learner_fields(self):
+        return [self[name] for name in self.fields if name not in BOARD_FIELDS]
+
+    def board_fields(self):
+        return [self[name] for name in BOARD_FIELDS]
+
+    def clean_licence_state(self):
+        return self.cleaned_data["licence_state"].strip().upper()
 
     def clean(self):
         data = super().clean()
@@ -47,3 +85,18 @@ class TranscriptPeriodForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError("The end of the period must not be before its start.")
         return data
+
+
+class ReportPeriodForm(TranscriptPeriodForm):
+    """The period of completions a staff export covers; both ends required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start", "end"):
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = (
+                f"Give the {name} date of the period as YYYY-MM-DD."
+            )
+            self.fields[name].error_messages["invalid"] = (
+                f"The {name} date is not a date; use YYYY-MM-DD."
+            )

@@ -1,6 +1,40 @@
+import calendar
+import datetime
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+MONTH_CHOICES = [(number, calendar.month_name[number]) for number in range(1, 13)]
+
+
+def birth_month_day_problems(*, month, day):
+    """What is wrong with a month and day of birth given for board reporting, by field.
+
+    Boards match learners on both together, so one without the other is refused; 29
+    February is a real birthday, so the check uses a leap year.
+    """
+    if month is None and day is None:
+        return {}
+    if month is None:
+        return {"birth_month": "Give the month of birth too, or leave both empty."}
+    if day is None:
+        return {"birth_day": "Give the day of birth too, or leave both empty."}
+    try:
+        datetime.date(2000, month, day)
+    except ValueError:
+        return {"birth_day": f"{calendar.month_name[month]} has no day {day}."}
+    return {}
+
+
+def licence_problems(*, state, number):
+    """A licence is reported as its state and number together, or not at all."""
+    if bool(state) == bool(number):
+        return {}
+    if not state:
+        return {"licence_state": "Give the state that issued the licence, or leave both empty."}
+    return {"licence_number": "Give the licence number, or leave both empty."}
 
 
 class UserManager(BaseUserManager):
@@ -57,6 +91,32 @@ class User(AbstractUser):
     )
     specialty = models.CharField(max_length=150, blank=True)
 
+    # Board reporting (ACCME PARS); all optional, and shared only with consent.
+    birth_month = models.PositiveSmallIntegerField(
+        "month of birth", null=True, blank=True, choices=MONTH_CHOICES
+    )
+    birth_day = models.PositiveSmallIntegerField(
+        "day of birth",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+    )
+    licence_state = models.CharField(
+        "licence state",
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter state code, e.g. NY.")],
+    )
+    licence_number = models.CharField("licence number", max_length=50, blank=True)
+    certifying_board = models.CharField(max_length=150, blank=True)
+    board_id = models.CharField("board ID", max_length=50, blank=True)
+    share_with_boards = models.BooleanField(
+        "share my completions with boards",
+        default=False,
+        help_text="Lets us report the activities you complete to the ACCME and to your "
+        "licensing or certifying board.",
+    )
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
@@ -64,6 +124,15 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+    def clean(self):
+        super().clean()
+        problems = {
+            **birth_month_day_problems(month=self.birth_month, day=self.birth_day),
+            **licence_problems(state=self.licence_state, number=self.licence_number),
+        }
+        if problems:
+            raise ValidationError(problems)
 
     def get_full_name(self):
         return self.certificate_name or " ".join(

@@ -20,6 +20,7 @@ lms_patterns = (
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("staff/", include("lms.staff_urls")),
     path("", include(lms_patterns)),
     path("", include("courses.urls")),
     path("", include("quizzes.urls")),

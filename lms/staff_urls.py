@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import staff
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", staff.index, name="index"),
+    path("pars.csv", staff.pars_csv, name="pars_csv"),
+    path("activities/<slug:slug>/", staff.activity, name="activity"),
+    path("activities/<slug:slug>/completions.csv", staff.completions_csv, name="completions_csv"),
+    path("activities/<slug:slug>/evaluations.csv", staff.evaluations_csv, name="evaluations_csv"),
+]
