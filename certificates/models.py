@@ -66,6 +66,12 @@ class Certificate(models.Model):
     provider_name = models.CharField(max_length=200)
     accreditation_statement = models.TextField()
     designation_statement = models.TextField()
+    # Names in the file storage, not copies: an uploaded logo or signature file is never
+    # overwritten (a new upload gets a new name), so these keep pointing at what was printed.
+    provider_logo = models.CharField(max_length=300, blank=True)
+    provider_signature = models.CharField(max_length=300, blank=True)
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_title = models.CharField(max_length=200, blank=True)
 
     pdf = models.FileField(upload_to="certificates/", blank=True)
     claimed_at = models.DateTimeField(auto_now_add=True)

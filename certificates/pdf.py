@@ -1,9 +1,11 @@
 """WeasyPrint rendering, with the fonts and stylesheet prepared once per process."""
 
 import base64
+import mimetypes
 from pathlib import Path
 
 import segno
+from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -38,6 +40,15 @@ def html_to_pdf(html, *, stylesheet):
     )
 
 
+def stored_image_data_uri(name):
+    """An image from the file storage (local disk or S3 alike) as a data URI, or ""."""
+    if not name or not default_storage.exists(name):
+        return ""
+    kind = mimetypes.guess_type(name)[0] or "image/png"
+    with default_storage.open(name, "rb") as image:
+        return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
+
+
 def certificate_html(certificate):
     return render_to_string(
         "certificates/certificate_pdf.html",
@@ -45,6 +56,8 @@ def certificate_html(certificate):
             "certificate": certificate,
             "verification_url": certificate.get_verification_url(),
             "qr_code": qr_data_uri(certificate.get_verification_url()),
+            "logo": stored_image_data_uri(certificate.provider_logo),
+            "signature": stored_image_data_uri(certificate.provider_signature),
         },
     )
 

@@ -44,6 +44,7 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
     if not attested:
         raise ClaimRefused(["Please confirm the attestation."])
     provider = Provider.current()
+    texts = activity.texts(provider)
     frozen = dict(
         completed_on=gate.completed_on,
         learner_name=user.certificate_name,
@@ -52,8 +53,12 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
         activity_release_date=activity.release_date,
         activity_credits=activity.credits,
         provider_name=provider.name,
-        accreditation_statement=provider.get_accreditation_statement(),
-        designation_statement=activity.designation_statement(provider),
+        accreditation_statement=texts.accreditation_statement,
+        designation_statement=texts.designation_statement,
+        provider_logo=provider.logo.name or "",
+        provider_signature=provider.signature.name or "",
+        signer_name=provider.signer_name,
+        signer_title=provider.signer_title,
     )
     if user.is_physician:
         credits = parse_credits(credits) if credits is not None else None

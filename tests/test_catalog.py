@@ -381,3 +381,29 @@ def test_it_keeps_search_results_at_the_termination_boundary_in_provider_time(cl
     with time_machine.travel(datetime.datetime(2026, 9, 11, 0, 0, tzinfo=new_york), tick=False):
         assert "Boundary talk" not in catalog(client, credit="open")
         assert "Boundary talk" in catalog(client, credit="expired")
+
+
+def test_it_marks_participations_completed_that_were_certified_before_the_status_existed(db):
+    import importlib
+
+    from django.apps import apps
+
+    from certificates.models import Certificate
+    from courses.models import Participation
+
+    from .factories import ParticipationFactory, certificate_for
+
+    backfill = importlib.import_module(
+        "certificates.migrations.0006_backfill_participation_completed"
+    ).backfill
+    certified = ParticipationFactory()
+    certificate_for(activity=certified.activity, user=certified.user)
+    Participation.objects.update(completed_at=None)
+    unfinished = ParticipationFactory()
+
+    backfill(apps, None)
+
+    certified.refresh_from_db()
+    unfinished.refresh_from_db()
+    assert certified.completed_at == Certificate.objects.get().claimed_at
+    assert unfinished.completed_at is None

@@ -1,6 +1,9 @@
+import io
 import subprocess
 
 import pytest
+from django.core.files.base import ContentFile
+from pypdf import PdfReader
 
 from certificates.issuing import certificate_issue
 from certificates.models import Certificate
@@ -135,3 +138,41 @@ def test_it_prints_a_qr_code_that_scans_to_the_verification_url(issued, tmp_path
         ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], capture_output=True, text=True, check=True
     )
     assert scan.stdout.strip() == issued.get_verification_url()
+
+
+def png(color):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40), color).save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue(), name="image.png")
+
+
+def test_it_prints_the_activitys_own_accreditation_statement(activity):
+    activity.accreditation_statement = "Jointly provided by Test Medical School and a partner."
+    activity.save()
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    assert "Jointly provided by Test Medical School and a partner." in pdf_text(certificate_pdf(certificate))
+
+
+def test_it_prints_the_logo_signature_and_signer_as_they_were_at_issue(activity, provider):
+    provider.logo.save("logo.png", png("navy"))
+    provider.signature.save("signature.png", png("black"))
+    provider.signer_name, provider.signer_title = "Ada Byron, MD", "Director of CME"
+    provider.save()
+    learner = learner_ready_to_claim(activity=activity)
+    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    printed_logo = certificate.provider_logo
+
+    provider.logo.save("logo.png", png("red"))
+    provider.signer_name = "Someone Else"
+    provider.save()
+
+    certificate.refresh_from_db()
+    assert certificate.provider_logo == printed_logo != provider.logo.name
+    content = certificate_pdf(certificate)
+    assert len(PdfReader(io.BytesIO(content)).pages[0].images) == 2
+    text = " ".join(pdf_text(content).split())
+    assert "Ada Byron, MD, Director of CME" in text
+    assert "Someone Else" not in text

@@ -57,7 +57,9 @@ class Workers:
         self.processes = []
 
     def start(self, **env):
-        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "w+")
+        path = self.log_dir / f"worker-{len(self.processes)}.log"
+        # Append mode: the worker always writes at the end, whatever this process reads.
+        log = open(path, "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
@@ -67,28 +69,26 @@ class Workers:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.processes.append((process, log))
+        log.close()
+        self.processes.append((process, path))
         return process
 
     def log(self, index):
-        log = self.processes[index][1]
-        log.seek(0)
-        return log.read()
+        return self.processes[index][1].read_text(errors="replace")
 
     def kill(self, process):
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
     def stop_all(self):
-        for process, log in self.processes:
+        for process, path in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     self.kill(process)
-            log.seek(0)
-            print(log.read())
+            print(path.read_text(errors="replace"))
 
 
 @pytest.fixture

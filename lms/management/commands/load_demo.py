@@ -24,6 +24,8 @@ class Command(BaseCommand):
                     "competence. Use your own professional judgement in clinical decisions."
                 ),
                 privacy_url="https://example.org/privacy",
+                signer_name="Jordan Ellis, MD",
+                signer_title="Director of Continuing Medical Education",
             )
         try:
             activities = activities_import(data=demo_activities())
