@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -220,7 +221,10 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A few messages in hand keep a worker rendering instead of waiting on Redis between
+# certificates (measured by bench/certificates.py); with late acks, a dead worker's
+# prefetched messages are delivered again.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any certificate task (retries with countdown included), so a task
     # still running is never handed to a second worker.
@@ -230,6 +234,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
 }
+# Mail has a queue of its own so a slow mail server never holds up certificates. A plain
+# `celery -A lms worker` consumes both; a busy site runs `-Q celery` and `-Q mail` apart.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("mail"))
+CELERY_TASK_ROUTES = {"certificates.tasks.email_certificate_ready": {"queue": "mail"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 

@@ -113,7 +113,7 @@ def wait_for_state(certificate, state, *, timeout=60):
     pytest.fail(f"certificate still {certificate.state!r} after {timeout} s, not {state!r}")
 
 
-def test_it_issues_a_claimed_certificate_through_a_real_worker(worker, provider, client):
+def test_it_issues_a_claimed_certificate_through_a_real_worker(workers, worker, provider, client):
     activity = complete_activity(credits=Decimal("1.50"))
     learner = learner_ready_to_claim(activity=activity)
 
@@ -130,6 +130,11 @@ def test_it_issues_a_claimed_certificate_through_a_real_worker(worker, provider,
     assert "1.25 AMA PRA Category 1 Credits™" in text
     assert "designates this enduring material for a maximum of 1.5 AMA PRA Category 1 Credits™" in text
     assert Certificate.objects.filter(user=learner, activity=activity).count() == 1
+    # The "ready" e-mail goes through its own queue, which a plain worker also consumes.
+    wait_until(
+        lambda: "email_certificate_ready" in workers.log(0) and learner.email in workers.log(0),
+        what="the certificate e-mail to be sent",
+    )
 
 
 def test_it_issues_one_certificate_when_the_task_is_delivered_twice(workers, worker, provider):
