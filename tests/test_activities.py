@@ -200,6 +200,16 @@ def test_it_shows_continue_to_a_learner_who_started(client, learner, activity):
     assert learner.participations.filter(activity=activity).exists()
     assert ">Continue<" in page
     assert "Start activity" not in page
+    assert page.index("Continue where you left off") < page.index("Disclosure of relevant")
+
+
+def test_it_points_a_new_learner_from_the_top_to_the_start_button_below_the_disclosure(
+    client, learner, activity
+):
+    client.force_login(learner)
+    page = client.get(activity.get_absolute_url()).content.decode()
+    assert page.index('href="#start"') < page.index("Disclosure of relevant") < page.index('id="start"')
+    assert page.index('id="start"') < page.index("Start activity")
 
 
 def test_it_runs_the_same_number_of_queries_however_many_objectives_and_faculty(
