@@ -150,6 +150,12 @@ class Activity(models.Model):
 
     slug = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=300)
+    accme_activity_id = models.CharField(
+        "ACCME activity ID",
+        max_length=50,
+        blank=True,
+        help_text="The activity's ID in ACCME's PARS, used in the learner-completion export.",
+    )
     series = models.ForeignKey(
         Series, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
     )

@@ -156,6 +156,7 @@ def _activity_import(r):
         r.fail("slug", "may contain only letters, numbers, hyphens and underscores")
     fields = {
         "title": r.text("title", required=True, max_length=300),
+        "accme_activity_id": r.text("accme_activity_id", max_length=50),
         "status": r.text("status", default=Activity.Status.DRAFT),
         "recorded_on": r.date("recorded_on"),
         "release_date": r.date("release_date", required=True),
@@ -420,6 +421,7 @@ def activity_export(activity):
     data = {
         "slug": activity.slug,
         "title": activity.title,
+        "accme_activity_id": activity.accme_activity_id,
         "series": activity.series.title if activity.series else None,
         "status": activity.status,
         "recorded_on": _iso(activity.recorded_on),

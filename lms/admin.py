@@ -119,7 +119,8 @@ class ActivityAdmin(admin.ModelAdmin):
     actions = ["publish", "archive", "duplicate"]
     readonly_fields = ["preview", "evaluation_link", "publish_problems"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "series", "status", "preview", "publish_problems"]}),
+        (None, {"fields": ["title", "slug", "accme_activity_id", "series", "status", "preview",
+                           "publish_problems"]}),
         ("Dates", {
             "fields": ["recorded_on", "release_date", "reviewed_on", "termination_date"],
             "description": "Calendar dates in the provider's time zone. Credit ends at the end "

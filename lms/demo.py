@@ -44,6 +44,7 @@ def _question(text, correct, wrong, explanation):
 
 def _activity(**fields):
     base = {
+        "accme_activity_id": "",
         "series": SERIES,
         "status": "published",
         "reviewed_on": None,

@@ -177,9 +177,9 @@ def pars_completions(*, start, end):
 
 
 def accme_activity_id(activity):
-    # courses records no ACCME activity ID yet; the slug is the stable identifier that
-    # staff map to the PARS activity until it does.
-    return activity.slug
+    # An activity without its PARS ID yet still exports under its stable slug, which
+    # staff can map by hand rather than lose the completion.
+    return activity.accme_activity_id or activity.slug
 
 
 def certificate_amount(certificate):

@@ -50,6 +50,7 @@ def full_activity(**fields):
     data = {
         "slug": "structural-equity-lessons",
         "title": "Structural Equity: Lessons from 2020",
+        "accme_activity_id": "202112345",
         "series": "Addressing Health Disparities",
         "status": "published",
         "recorded_on": "2021-06-20",
@@ -607,7 +608,7 @@ def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json
              "objectives": [], "faculty": [], "recording": None, "requires_full_viewing": False,
              "resources": [], "posttest": None, "evaluation": None,
              "accreditation_statement": "", "hardware_requirements": "", "contact_email": "",
-             "disclaimer": "", "privacy_url": ""}
+             "disclaimer": "", "privacy_url": "", "accme_activity_id": ""}
     original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
     import_file(write_json(original))
     first_export = tmp_path / "export.json"

@@ -289,6 +289,13 @@ def test_it_exports_each_consenting_physicians_completion_for_pars(staff_client,
     ]
 
 
+def test_it_exports_the_accme_activity_id_when_staff_recorded_it(staff_client, activity):
+    activity.accme_activity_id = "202112345"
+    activity.save()
+    certificate_for(activity=activity, user=consenting(), completed_on=datetime.date(2025, 3, 10))
+    assert rows_of(pars(staff_client))[1][0] == "202112345"
+
+
 def test_it_leaves_learners_who_did_not_consent_out_of_pars(staff_client, activity):
     certificate_for(activity=activity, completed_on=datetime.date(2025, 3, 10))
     assert len(rows_of(pars(staff_client))) == 1
