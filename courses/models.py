@@ -61,6 +61,13 @@ def format_credits(credits):
     return text
 
 
+class HttpsURLField(models.URLField):
+    """A URL field whose form reads a bare "example.org/page" as https, as Django 6 will."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 class Provider(models.Model):
     """The accredited provider: texts set once and printed on every activity."""
 
@@ -71,7 +78,7 @@ class Provider(models.Model):
     )
     contact_email = models.EmailField(default="cme@example.org")
     disclaimer = models.TextField(blank=True)
-    privacy_url = models.URLField(blank=True)
+    privacy_url = HttpsURLField(blank=True)
     hardware_requirements = models.TextField(
         blank=True,
         default="A current version of Chrome, Edge, Firefox or Safari on a computer, "
@@ -181,7 +188,7 @@ class Activity(models.Model):
         "technical contact", blank=True, help_text="Leave blank to use the provider's contact."
     )
     disclaimer = models.TextField(blank=True, help_text="Leave blank to use the provider's disclaimer.")
-    privacy_url = models.URLField(
+    privacy_url = HttpsURLField(
         "privacy link", blank=True, help_text="Leave blank to use the provider's privacy page."
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -458,7 +465,7 @@ class Resource(models.Model):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="resources")
     order = models.PositiveIntegerField(default=0)
     title = models.CharField(max_length=300)
-    url = models.URLField(max_length=500)
+    url = HttpsURLField(max_length=500)
 
     class Meta:
         ordering = ["order", "pk"]
