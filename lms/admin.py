@@ -11,10 +11,16 @@ from courses.admin import (
     ResourceInline,
 )
 from courses.models import Activity, CreditWindow
+from quizzes.admin import POSTTEST_SETTINGS
 from quizzes.models import Evaluation, PostTest, assessment_problems
 
 from .models import User
-from .publishing import activity_archive, activity_duplicate, activity_publish, activity_publish_problems
+from .publishing import (
+    activity_archive,
+    activity_duplicate,
+    activity_publish,
+    activity_publish_problems,
+)
 
 
 @admin.register(User)
@@ -60,15 +66,7 @@ class CreditWindowFilter(admin.SimpleListFilter):
 
 class PostTestInline(admin.StackedInline):
     model = PostTest
-    fields = [
-        "pass_percent",
-        "max_attempts",
-        "minutes_between_attempts",
-        "shuffle_questions",
-        "shuffle_choices",
-        "show_answers",
-        "questions_link",
-    ]
+    fields = [*POSTTEST_SETTINGS, "questions_link"]
     readonly_fields = ["questions_link"]
     verbose_name = "post-test"
 

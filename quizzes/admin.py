@@ -21,6 +21,17 @@ def _html_list(items):
     return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((item,) for item in items)))
 
 
+# The settings staff edit, here and inline on the activity (lms/admin.py).
+POSTTEST_SETTINGS = [
+    "pass_percent",
+    "max_attempts",
+    "minutes_between_attempts",
+    "shuffle_questions",
+    "shuffle_choices",
+    "show_answers",
+]
+
+
 class QuestionInline(admin.StackedInline):
     model = Question
     extra = 0
@@ -51,16 +62,7 @@ class PostTestAdmin(admin.ModelAdmin):
     list_select_related = ["activity"]
     search_fields = ["activity__title", "activity__slug"]
     autocomplete_fields = ["activity"]
-    fields = [
-        "activity",
-        "pass_percent",
-        "max_attempts",
-        "minutes_between_attempts",
-        "shuffle_questions",
-        "shuffle_choices",
-        "show_answers",
-        "problems",
-    ]
+    fields = ["activity", *POSTTEST_SETTINGS, "problems"]
     readonly_fields = ["problems"]
     inlines = [QuestionInline]
 

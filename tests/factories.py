@@ -5,6 +5,7 @@ from pathlib import Path
 import factory
 from allauth.account.models import EmailAddress
 
+from certificates.models import Certificate
 from courses.models import (
     Activity,
     FacultyRole,
@@ -302,8 +303,6 @@ class StaffUserFactory(UserFactory):
 def certificate_for(*, activity, user=None, credits="1", completed_on=None, **fields):
     """A claimed certificate of `user` (a new physician by default) on `activity`, made
     directly: for reports, which read certificates and not how they were earned."""
-    from certificates.models import Certificate
-
     user = user or UserFactory()
     physician = user.is_physician
     return Certificate.objects.create(

@@ -10,26 +10,12 @@ from certificates.selectors import transcript_of
 from lms.models import User
 
 from .conftest import pdf_text
-from .factories import ActivityFactory, UserFactory
+from .factories import ActivityFactory, UserFactory, certificate_for
 
 
-def certificate(user, completed_on, *, credits=None, hours=None, state=Certificate.State.ISSUED):
-    activity = ActivityFactory()
-    return Certificate.objects.create(
-        user=user,
-        activity=activity,
-        state=state,
-        kind=Certificate.Kind.PARTICIPATION if hours else Certificate.Kind.AMA_CREDIT,
-        credits_claimed=credits,
-        hours=hours,
-        completed_on=completed_on,
-        learner_name=user.certificate_name,
-        activity_title=activity.title,
-        activity_release_date=activity.release_date,
-        activity_credits=activity.credits,
-        provider_name="Test Medical School",
-        accreditation_statement="Accredited.",
-        designation_statement="Designated.",
+def certificate(user, completed_on, *, credits="1", state=Certificate.State.ISSUED):
+    return certificate_for(
+        activity=ActivityFactory(), user=user, credits=credits, completed_on=completed_on, state=state
     )
 
 
@@ -59,7 +45,7 @@ def test_it_limits_the_transcript_to_a_renewal_period(history, learner):
 
 def test_it_counts_participation_hours_apart_from_credit(db):
     nurse = UserFactory(profession=User.Profession.OTHER)
-    certificate(nurse, datetime.date(2026, 5, 1), hours=Decimal("1"))
+    certificate(nurse, datetime.date(2026, 5, 1))
     transcript = transcript_of(user=nurse)
     assert (transcript.credits, transcript.hours) == (Decimal("0"), Decimal("1"))
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from certificates.models import Certificate
 from certificates.services import certificate_claim
@@ -205,8 +205,6 @@ class connections_other:
     """A second database connection, as another process would have."""
 
     def __enter__(self):
-        from django.db import connections
-
         self.connection = connections.create_connection("default")
         self.connection.set_autocommit(True)
         return self.connection
