@@ -182,6 +182,7 @@ def posttest_passed_attempt(*, user, activity):
     """The learner's first passing attempt on the activity's post-test, or None."""
     return (
         Attempt.objects.filter(user=user, posttest__activity=activity, passed=True)
+        .select_related("posttest__activity")
         .order_by("submitted_at")
         .first()
     )
