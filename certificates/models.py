@@ -1,3 +1,4 @@
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,12 +27,30 @@ from quizzes.models import (
 
 # No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+NUMBER_PREFIX = "CME"
+NUMBER_GROUP, NUMBER_GROUPS = 5, 3
+
+
+def _number_of(body):
+    groups = [body[start : start + NUMBER_GROUP] for start in range(0, len(body), NUMBER_GROUP)]
+    return "-".join([NUMBER_PREFIX, *groups])
 
 
 def certificate_number_generate():
     """About 70 bits of randomness: unguessable, still short enough to read out."""
-    groups = ["".join(secrets.choice(NUMBER_ALPHABET) for _ in range(5)) for _ in range(3)]
-    return "CME-" + "-".join(groups)
+    length = NUMBER_GROUP * NUMBER_GROUPS
+    return _number_of("".join(secrets.choice(NUMBER_ALPHABET) for _ in range(length)))
+
+
+def certificate_number_normalise(text):
+    """A certificate number as someone typed it (any case, spaces, dashes or none, with
+    or without the prefix) in the form it is stored in, CME-XXXXX-XXXXX-XXXXX. Text too
+    long or short to be one comes back in capitals without separators: it matches none."""
+    compact = re.sub(r"[^0-9A-Z]", "", text.upper())
+    length = NUMBER_GROUP * NUMBER_GROUPS
+    if len(compact) == len(NUMBER_PREFIX) + length and compact.startswith(NUMBER_PREFIX):
+        compact = compact.removeprefix(NUMBER_PREFIX)
+    return _number_of(compact) if len(compact) == length else compact
 
 
 class Certificate(models.Model):
@@ -203,8 +222,10 @@ def credit_gate(*, user, activity, at=None):
 
 
 def claimable_credit_is_valid(*, credits, activity):
+    # NaN and sNaN cannot be ordered: comparing them raises instead of saying no.
     return (
         credits is not None
+        and credits.is_finite()
         and Decimal("0") < credits <= activity.credits
         and credits % Decimal("0.25") == 0
     )

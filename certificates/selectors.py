@@ -41,3 +41,13 @@ def transcript_of(*, user, start=None, end=None):
         hours=sum((y.hours for y in years.values()), Decimal("0")),
         count=sum(len(y.certificates) for y in years.values()),
     )
+
+
+def certificate_to_verify(*, number):
+    """The certificate the public verification page may show under `number`: one still
+    being prepared, or that failed to render, has certified nothing yet."""
+    return (
+        Certificate.objects.filter(number=number)
+        .exclude(state__in=[Certificate.State.PENDING, Certificate.State.FAILED])
+        .first()
+    )

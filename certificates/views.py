@@ -5,8 +5,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from courses.views import page_activity
 
-from .models import Certificate, credit_gate
+from .models import Certificate, certificate_number_normalise, credit_gate
+from .selectors import certificate_to_verify
 from .services import ClaimRefused, certificate_claim
+
+NOT_FOUND = "No certificate has this number. Check it against the certificate and try again."
 
 
 @login_required
@@ -79,16 +82,30 @@ def pdf(request, number):
     )
 
 
+def verify_form(request):
+    """The public form where a licensing board types the number on a paper certificate."""
+    typed = request.GET.get("number")
+    if typed is None:
+        return _verify_form_page(request)
+    if not typed.strip():
+        return _verify_form_page(request, error="Type the certificate number printed on the certificate.")
+    certificate = certificate_to_verify(number=certificate_number_normalise(typed))
+    if certificate is None:
+        return _verify_form_page(request, number=typed, error=NOT_FOUND, status=404)
+    return redirect("certificates:verify", number=certificate.number)
+
+
 def verify(request, number):
-    certificate = (
-        Certificate.objects.filter(number=number.upper())
-        .exclude(state=Certificate.State.PENDING)
-        .exclude(state=Certificate.State.FAILED)
-        .first()
-    )
+    canonical = certificate_number_normalise(number)
+    if canonical and canonical != number:
+        return redirect("certificates:verify", number=canonical)
+    certificate = certificate_to_verify(number=number)
+    if certificate is None:
+        return _verify_form_page(request, number=number, error=NOT_FOUND, status=404)
+    return render(request, "certificates/verify.html", {"certificate": certificate})
+
+
+def _verify_form_page(request, *, number="", error="", status=200):
     return render(
-        request,
-        "certificates/verify.html",
-        {"certificate": certificate, "number": number},
-        status=200 if certificate else 404,
+        request, "certificates/verify_form.html", {"number": number, "error": error}, status=status
     )

@@ -1,3 +1,6 @@
+import contextlib
+import contextvars
+import datetime
 import hashlib
 import math
 import re
@@ -96,7 +99,9 @@ class Provider(models.Model):
 
     @classmethod
     def current(cls):
-        return cls.objects.order_by("pk").first() or cls()
+        """The provider in use: the one a request or task is running for, else the one
+        stored (or the defaults, before staff have saved any)."""
+        return _provider_in_use.get() or cls.objects.order_by("pk").first() or cls()
 
     @property
     def tzinfo(self):
@@ -107,6 +112,24 @@ class Provider(models.Model):
             f"{self.name} is accredited by the Accreditation Council for Continuing "
             "Medical Education (ACCME) to provide continuing medical education for physicians."
         )
+
+
+# Set for the length of a request or task so every rule in it reads one provider, and so
+# one database read serves the page's calendar and clock alike.
+_provider_in_use = contextvars.ContextVar("provider_in_use", default=None)
+
+
+@contextlib.contextmanager
+def provider_in_use(provider=None):
+    """Run the block in `provider`'s time zone: dates and times on pages, PDFs and e-mails
+    read as the provider's, and Provider.current() answers without another query."""
+    provider = provider or Provider.current()
+    token = _provider_in_use.set(provider)
+    try:
+        with timezone.override(provider.tzinfo):
+            yield provider
+    finally:
+        _provider_in_use.reset(token)
 
 
 class Series(models.Model):
@@ -176,7 +199,7 @@ class Activity(models.Model):
         max_digits=5, decimal_places=2, validators=[validate_credit_amount]
     )
     description = models.TextField(blank=True)
-    requires_full_viewing = models.BooleanField(default=False)
+    requires_full_viewing = models.BooleanField(default=True)
     # Blank means the provider's text; set to override it for this activity only.
     accreditation_statement = models.TextField(
         blank=True, help_text="Leave blank to use the provider's accreditation statement."
@@ -260,7 +283,11 @@ class Activity(models.Model):
         posttest = getattr(self, "posttest", None)
         steps = []
         recording = getattr(self, "recording", None)
-        if self.requires_full_viewing and recording is not None:
+        # Where staff turned viewing off nothing checks it, so nothing may claim it is asked.
+        optional = ""
+        if not self.requires_full_viewing:
+            optional = "You may watch the recording as much as you find useful. " if recording else ""
+        elif recording is not None:
             steps.append(f"watch at least {recording.required_viewing_percent}% of the recording")
         else:
             steps.append("watch the recording")
@@ -270,8 +297,8 @@ class Activity(models.Model):
         steps.append("claim your credit or confirm your participation")
         sentence = ", ".join(steps[:-1]) + ", and " + steps[-1]
         return (
-            f"To earn credit, {sentence} by the termination date. Your certificate is then "
-            "available to download."
+            f"{optional}To earn credit, {sentence} by the termination date. Your certificate "
+            "is then available to download."
         )
 
     def disclosure_statement(self):
@@ -358,8 +385,9 @@ def activity_content_problems(*, activity):
 
 
 def provider_today(*, at=None, provider=None):
-    provider = provider or Provider.current()
-    return timezone.localtime(at or timezone.now(), provider.tzinfo).date()
+    """Today's calendar date where the provider is: the only "today" of the rules, the
+    tests and the demo data (the machine's date is UTC, a day ahead on a US evening)."""
+    return local_date(at or timezone.now(), provider=provider)
 
 
 def activity_credit_window(activity, *, at=None, provider=None):
@@ -698,8 +726,9 @@ class Participation(models.Model):
     # The learner's browser clock (ms) on the report that set resume_position_ms, so a
     # report that arrives late cannot move the resume point back.
     resume_reported_at = models.BigIntegerField(null=True, blank=True)
-    # When watched time last grew; new watched time cannot outpace the clock since then.
-    watched_updated_at = models.DateTimeField(null=True, blank=True)
+    # Real time already spent on the viewing credited so far (it may run a little ahead of
+    # the clock, by the playback grace): new viewing is credited only against time after it.
+    viewing_clock = models.DateTimeField(null=True, blank=True)
     # Set by certificates when the learner's certificate is claimed (courses cannot ask it).
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -710,6 +739,27 @@ class Participation(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.activity}"
+
+
+class ViewingSession(models.Model):
+    """One watch page's right to report viewing, opened when the page loads.
+
+    Viewing is credited only through a live session and only as fast as real time since
+    the session's previous report allows, so a script cannot produce it faster than a
+    learner with the page open could.
+    """
+
+    participation = models.ForeignKey(
+        Participation, on_delete=models.CASCADE, related_name="viewing_sessions"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    opened_at = models.DateTimeField()
+    # The opening counts as the first report: the first real one is measured from it.
+    last_report_at = models.DateTimeField()
+    credited_ms = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Viewing session of {self.participation}"
 
 
 class SavedActivity(models.Model):
@@ -769,6 +819,71 @@ def intervals_total(intervals, *, limit=None):
     return sum(
         max(0, (end if limit is None else min(end, limit)) - start) for start, end in intervals
     )
+
+
+def intervals_uncovered(intervals, covered):
+    """The parts of merged `intervals` that merged `covered` leaves out."""
+    uncovered = []
+    for start, end in intervals:
+        for covered_start, covered_end in covered:
+            if covered_end <= start or covered_start >= end:
+                continue
+            if covered_start > start:
+                uncovered.append([start, covered_start])
+            start = covered_end
+            if start >= end:
+                break
+        if start < end:
+            uncovered.append([start, end])
+    return uncovered
+
+
+# The speeds the player offers (static/js/watch.js holds it to the fastest); watched time
+# cannot grow faster than the fastest.
+PLAYBACK_RATES = (0.75, 1, 1.25, 1.5, 1.75, 2)
+MAX_PLAYBACK_RATE = max(PLAYBACK_RATES)
+# How far credited viewing may run ahead of real time, for timers and requests in flight.
+# It is one lead for the learner's participation, repaid by later reports, so neither
+# more reports nor more sessions make it bigger.
+PLAYBACK_GRACE_MS = 10_000
+# A session without a report for this long is closed; the page then opens a new one.
+VIEWING_SESSION_IDLE = datetime.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ViewingCredit:
+    intervals: list
+    clock: datetime.datetime
+
+
+def viewing_credit(*, claimed, watched, at, since, clock):
+    """What a report may add to `watched` (merged ms pairs), and the viewing clock after it.
+
+    `claimed` is the report's merged stretches, `since` its session's previous report (or
+    opening) and `clock` the participation's viewing clock. The new stretches may take the
+    real time after both, at the fastest playback rate, plus what is left of the grace
+    lead: the clock then advances by the time they took. The new stretches are taken from
+    the start of the recording on, and what does not fit stays for a later report (the
+    player sends everything again), so an honest viewer whose report runs a little ahead
+    of the server's clock loses nothing, while a forged one never gets ahead of time.
+    """
+    base = max(since, clock or since)
+    allowed_ms = math.floor((at - base).total_seconds() * 1000 * MAX_PLAYBACK_RATE) + PLAYBACK_GRACE_MS
+    credited = []
+    for start, end in intervals_uncovered(claimed, watched):
+        if allowed_ms <= 0:
+            break
+        end = min(end, start + allowed_ms)
+        credited.append([start, end])
+        allowed_ms -= end - start
+    if not credited:
+        return ViewingCredit(intervals=[], clock=clock)
+    used = datetime.timedelta(milliseconds=intervals_total(credited) / MAX_PLAYBACK_RATE)
+    return ViewingCredit(intervals=credited, clock=base + used)
+
+
+def viewing_session_live(*, session, at):
+    return at - session.last_report_at <= VIEWING_SESSION_IDLE
 
 
 def format_duration(seconds):
@@ -877,6 +992,7 @@ def recording_requirement_met(*, participation):
 
 
 def local_date(moment, *, provider=None):
+    """The provider's calendar date at `moment`."""
     provider = provider or Provider.current()
     return timezone.localtime(moment, provider.tzinfo).date()
 

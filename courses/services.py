@@ -1,36 +1,51 @@
 import math
-
+import secrets
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
+    VIEWING_SESSION_IDLE,
     Activity,
     Participation,
     SavedActivity,
     SavedSearch,
+    ViewingSession,
     intervals_total,
     merged_intervals,
     recording_requirement_met,
     recording_viewing,
+    viewing_credit,
+    viewing_session_live,
 )
 
-# Browsers report the media's own length, which runs a little past the whole seconds
-# staff enter as the duration; positions in that margin count as the end.
+# Browsers report the media's own length, which may differ a little from the whole
+# seconds staff enter as the duration; positions within this margin of the end count as
+# the end, so playing to the end always counts in full.
 DURATION_TOLERANCE_MS = 1000
 # Without a duration there is nothing to check positions against but common sense.
 UNKNOWN_DURATION_LIMIT_MS = 24 * 3600 * 1000
 MAX_REPORTED_INTERVALS = 200
 MAX_STORED_INTERVALS = 500
-# Watched time cannot grow faster than the fastest speed the player offers, plus a
-# margin for clocks and requests in flight.
-MAX_PLAYBACK_RATE = 2
-PLAYBACK_GRACE_MS = 15_000
+# Tabs a learner may have reporting at once; opening another closes the oldest, so a
+# script that reloads the page cannot pile up sessions.
+MAX_LIVE_VIEWING_SESSIONS = 5
 
 
 class ViewingReportError(Exception):
     """A progress report that was refused; nothing was saved."""
+
+
+class ViewingSessionRefused(ViewingReportError):
+    """A report whose viewing session is missing, unknown, closed or someone else's.
+
+    `code` tells the player whether opening a new session helps ("expired") or not."""
+
+    def __init__(self, message, *, code):
+        super().__init__(message)
+        self.code = code
 
 
 def participation_start(*, user, activity):
@@ -98,15 +113,35 @@ def participation_mark_recording_watched(*, participation, at=None):
     return True
 
 
+def viewing_session_open(*, participation, at=None):
+    """A new viewing session for the watch page `participation`'s learner is loading.
+
+    Closes their sessions that have gone quiet, and the oldest beyond
+    MAX_LIVE_VIEWING_SESSIONS.
+    """
+    at = at or timezone.now()
+    sessions = ViewingSession.objects.filter(participation=participation)
+    newest = sessions.order_by("-opened_at", "-pk").values("pk")
+    sessions.filter(
+        Q(last_report_at__lt=at - VIEWING_SESSION_IDLE)
+        | Q(pk__in=newest[MAX_LIVE_VIEWING_SESSIONS - 1 :])
+    ).delete()
+    return ViewingSession.objects.create(
+        participation=participation, token=secrets.token_urlsafe(32), opened_at=at, last_report_at=at
+    )
+
+
 def participation_record_viewing(*, user, activity, report, at=None):
     """Merge one progress report from `user`'s player into their participation.
 
-    `report` is the decoded JSON: {"position": seconds, "watched": [[start, end], ...]
-    seconds this page played, "sent_at": browser clock in ms}. Reports are idempotent
-    and may arrive in any order: watched time is a union and the furthest position a
-    maximum, so a repeat or a late report changes neither; the resume point follows the
-    report the browser sent last. Raises ViewingReportError, saving nothing, for an
-    activity the learner has not started, an archived one, or values that make no sense.
+    `report` is the decoded JSON: {"session": the token of the watch page's viewing
+    session, "position": seconds, "watched": [[start, end], ...] seconds this page
+    played, "sent_at": browser clock in ms}. Reports are idempotent and may arrive in any
+    order: watched time is a union and the furthest position a maximum, so a repeat or a
+    late report changes neither; the resume point follows the report the browser sent
+    last. New watched time is credited only as far as real time allows (viewing_credit).
+    Raises ViewingReportError, saving nothing, for an activity the learner has not
+    started, an archived one, a session that is not live, or values that make no sense.
     """
     at = at or timezone.now()
     if activity.status == Activity.Status.ARCHIVED:
@@ -115,7 +150,7 @@ def participation_record_viewing(*, user, activity, report, at=None):
     if recording is None or not recording.trackable:
         raise ViewingReportError("This activity has no recording whose viewing can be saved.")
     duration_ms = recording.duration_seconds * 1000
-    position_ms, watched, sent_at = _parse_report(report, duration_ms=duration_ms)
+    token, position_ms, watched, sent_at = _parse_report(report, duration_ms=duration_ms)
 
     with transaction.atomic():
         participation = (
@@ -124,20 +159,26 @@ def participation_record_viewing(*, user, activity, report, at=None):
         if participation is None:
             raise ViewingReportError("Start the activity before watching the recording.")
         participation.activity = activity
+        session = _live_session(participation=participation, token=token, at=at)
         before = recording_viewing(participation=participation, activity=activity)
 
         stored = participation.watched_intervals_ms
-        merged = merged_intervals(stored + watched)
+        credit = viewing_credit(
+            claimed=merged_intervals(watched),
+            watched=stored,
+            at=at,
+            since=session.last_report_at,
+            clock=participation.viewing_clock,
+        )
+        merged = merged_intervals(stored + credit.intervals)
         if len(merged) > MAX_STORED_INTERVALS:
             raise ViewingReportError("This report has too many separate stretches of viewing.")
-        added_ms = intervals_total(merged) - intervals_total(stored)
-        since = participation.watched_updated_at or participation.started_at
-        if added_ms > max(0, (at - since).total_seconds()) * 1000 * MAX_PLAYBACK_RATE + PLAYBACK_GRACE_MS:
-            raise ViewingReportError("This report claims more viewing than time has allowed.")
 
+        session.last_report_at = at
+        session.credited_ms += intervals_total(credit.intervals)
+        session.save(update_fields=["last_report_at", "credited_ms"])
         participation.watched_intervals_ms = merged
-        if added_ms:
-            participation.watched_updated_at = at
+        participation.viewing_clock = credit.clock
         participation.furthest_position_ms = max(
             [participation.furthest_position_ms, position_ms] + [end for _, end in merged]
         )
@@ -150,7 +191,7 @@ def participation_record_viewing(*, user, activity, report, at=None):
         participation.save(
             update_fields=[
                 "watched_intervals_ms",
-                "watched_updated_at",
+                "viewing_clock",
                 "furthest_position_ms",
                 "resume_position_ms",
                 "resume_reported_at",
@@ -160,12 +201,32 @@ def participation_record_viewing(*, user, activity, report, at=None):
     return participation
 
 
+def _live_session(*, participation, token, at):
+    session = ViewingSession.objects.filter(token=token).first()
+    if session is None:
+        raise ViewingSessionRefused(
+            "This viewing session has ended. Reload the page to go on saving your progress.",
+            code="expired",
+        )
+    if session.participation_id != participation.pk:
+        raise ViewingSessionRefused(
+            "This viewing session belongs to another learner or activity.", code="forbidden"
+        )
+    if not viewing_session_live(session=session, at=at):
+        raise ViewingSessionRefused(
+            "This viewing session has ended after a long pause. Reload the page to go on "
+            "saving your progress.",
+            code="expired",
+        )
+    return session
+
+
 def _parse_report(report, *, duration_ms):
     if not isinstance(report, dict):
         raise ViewingReportError("A progress report must be a JSON object.")
     limit_ms = duration_ms + DURATION_TOLERANCE_MS if duration_ms else UNKNOWN_DURATION_LIMIT_MS
 
-    def moment(value, field):
+    def moment(value, field, *, end=False):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ViewingReportError(f"{field} must be a number of seconds.")
         ms = round(value * 1000)
@@ -173,6 +234,8 @@ def _parse_report(report, *, duration_ms):
             raise ViewingReportError(f"{field} must not be negative.")
         if ms > limit_ms:
             raise ViewingReportError(f"{field} is beyond the end of the recording.")
+        if end and duration_ms and ms >= duration_ms - DURATION_TOLERANCE_MS:
+            return duration_ms
         return min(ms, duration_ms) if duration_ms else ms
 
     position_ms = moment(report.get("position"), "position")
@@ -185,7 +248,7 @@ def _parse_report(report, *, duration_ms):
     for pair in pairs:
         if not isinstance(pair, list) or len(pair) != 2:
             raise ViewingReportError("watched must be a list of [start, end] pairs.")
-        start, end = moment(pair[0], "A watched start"), moment(pair[1], "A watched end")
+        start, end = moment(pair[0], "A watched start"), moment(pair[1], "A watched end", end=True)
         if start > end:
             raise ViewingReportError("A watched stretch must not end before it starts.")
         if start < end:
@@ -193,4 +256,10 @@ def _parse_report(report, *, duration_ms):
     sent_at = report.get("sent_at")
     if isinstance(sent_at, bool) or not isinstance(sent_at, int) or not 0 <= sent_at < 2**53:
         raise ViewingReportError("sent_at must be the browser's clock in milliseconds.")
-    return position_ms, watched, sent_at
+    token = report.get("session")
+    if not isinstance(token, str) or not token or len(token) > 64:
+        raise ViewingSessionRefused(
+            "This report names no viewing session. Reload the page to go on saving your progress.",
+            code="missing",
+        )
+    return token, position_ms, watched, sent_at

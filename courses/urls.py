@@ -10,6 +10,7 @@ urlpatterns = [
     path("activities/<slug:slug>/save/", views.activity_save, name="save"),
     path("activities/<slug:slug>/watch/", views.watch, name="watch"),
     path("activities/<slug:slug>/watch/progress/", views.watch_progress, name="watch_progress"),
+    path("activities/<slug:slug>/watch/session/", views.watch_session, name="watch_session"),
     re_path(
         r"^activities/(?P<slug>[-a-zA-Z0-9_]+)/watch/(?P<kind>video|captions)/$",
         views.recording_file,

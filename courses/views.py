@@ -12,6 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import CatalogFilterForm
 from .models import (
+    MAX_PLAYBACK_RATE,
+    PLAYBACK_RATES,
     Activity,
     CreditWindow,
     Provider,
@@ -30,10 +32,12 @@ from .selectors import (
 )
 from .services import (
     ViewingReportError,
+    ViewingSessionRefused,
     participation_mark_recording_watched,
     participation_record_viewing,
     participation_start,
     saved_activity_set,
+    viewing_session_open,
 )
 
 CATALOG_PAGE_SIZE = 20
@@ -148,6 +152,9 @@ def watch(request, slug):
         messages.error(request, viewing.status)
         return redirect("courses:watch", slug=activity.slug)
     recording = getattr(activity, "recording", None)
+    track_progress = (
+        recording is not None and recording.trackable and activity.status != Activity.Status.ARCHIVED
+    )
     return render(
         request,
         "courses/watch.html",
@@ -157,11 +164,19 @@ def watch(request, slug):
             "participation": participation,
             "viewing": viewing,
             "may_continue": viewing.reached or not activity.requires_full_viewing,
-            "track_progress": recording is not None
-            and recording.trackable
-            and activity.status != Activity.Status.ARCHIVED,
+            "track_progress": track_progress,
+            "viewing_session": viewing_session_open(participation=participation)
+            if track_progress
+            else None,
+            "watched_seconds": json.dumps(_seconds(participation.watched_intervals_ms)),
+            "playback_rates": PLAYBACK_RATES,
+            "max_playback_rate": MAX_PLAYBACK_RATE,
         },
     )
+
+
+def _seconds(intervals_ms):
+    return [[start / 1000, end / 1000] for start, end in intervals_ms]
 
 
 @require_POST
@@ -178,9 +193,26 @@ def watch_progress(request, slug):
         participation = participation_record_viewing(
             user=request.user, activity=activity, report=report
         )
+    except ViewingSessionRefused as refused:
+        return JsonResponse({"error": str(refused), "session": refused.code}, status=403)
     except ViewingReportError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse(recording_viewing(participation=participation, activity=activity).as_json())
+    progress = recording_viewing(participation=participation, activity=activity).as_json()
+    return JsonResponse({**progress, "watched": _seconds(participation.watched_intervals_ms)})
+
+
+@require_POST
+def watch_session(request, slug):
+    """A new viewing session for a watch page whose session ended during a long pause."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Log in to save your progress."}, status=403)
+    activity = page_activity(request, slug)
+    if activity.status == Activity.Status.ARCHIVED:
+        return JsonResponse({"error": "This activity has been archived."}, status=400)
+    participation = participation_of(user=request.user, activity=activity)
+    if participation is None:
+        return JsonResponse({"error": "Start the activity before watching the recording."}, status=400)
+    return JsonResponse({"session": viewing_session_open(participation=participation).token})
 
 
 class RangeNotSatisfiable(Exception):

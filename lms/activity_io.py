@@ -40,6 +40,12 @@ DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The largest value a PositiveIntegerField holds on every supported database.
 MAX_INTEGER = 2147483647
 URL_MAX_LENGTH = 500
+# The old "show_answers" setting as (after a fail, after a pass).
+SHOW_ANSWERS_REVIEW = {
+    "after_pass": (PostTest.Review.SCORE, PostTest.Review.CORRECT_ANSWERS),
+    "after_every_attempt": (PostTest.Review.CORRECT_ANSWERS, PostTest.Review.CORRECT_ANSWERS),
+    "never": (PostTest.Review.SCORE, PostTest.Review.WRONG_QUESTIONS),
+}
 
 
 class ActivityImportError(Exception):
@@ -165,7 +171,8 @@ def _activity_import(r):
         "estimated_minutes": r.integer("estimated_minutes", default=60, minimum=1),
         "credits": _credits(r),
         "description": r.text("description"),
-        "requires_full_viewing": r.boolean("requires_full_viewing"),
+        # Activities require viewing unless the file says otherwise (SPEC §3).
+        "requires_full_viewing": r.boolean("requires_full_viewing", default=True),
         "accreditation_statement": r.text("accreditation_statement"),
         "hardware_requirements": r.text("hardware_requirements"),
         "contact_email": r.text("contact_email", max_length=254),
@@ -329,16 +336,13 @@ def _posttest_import(r, activity):
     if pass_percent != pass_percent.quantize(Decimal("0.01")):
         p.fail("pass_percent", "may have at most two decimal places")
     max_attempts = p.integer("max_attempts", minimum=1, allow_null=True)
-    show_answers = p.text("show_answers", default=PostTest.ShowAnswers.AFTER_PASS)
-    if show_answers not in PostTest.ShowAnswers.values:
-        p.fail("show_answers", f"must be one of {', '.join(PostTest.ShowAnswers.values)}")
     settings = {
         "pass_percent": pass_percent,
         "max_attempts": max_attempts,
         "minutes_between_attempts": p.integer("minutes_between_attempts", default=0),
         "shuffle_questions": p.boolean("shuffle_questions"),
         "shuffle_choices": p.boolean("shuffle_choices"),
-        "show_answers": show_answers,
+        **_review_import(p),
     }
     questions = p.items("questions", required=True)
     if not questions:
@@ -378,6 +382,23 @@ def _posttest_import(r, activity):
             Choice(question=question, order=i, text=choice_text, is_correct=correct)
             for i, (choice_text, correct) in enumerate(rows)
         )
+
+
+def _review_import(p):
+    """What a failed and a passed attempt show. Files from before the two settings name
+    one "show_answers", read as quizzes' migration 0003 converted stored post-tests."""
+    after_fail, after_pass = PostTest.Review.SCORE, PostTest.Review.CORRECT_ANSWERS
+    if p.data.get("show_answers") is not None:
+        show_answers = p.text("show_answers")
+        if show_answers not in SHOW_ANSWERS_REVIEW:
+            p.fail("show_answers", f"must be one of {', '.join(SHOW_ANSWERS_REVIEW)}")
+        after_fail, after_pass = SHOW_ANSWERS_REVIEW[show_answers]
+    review = {}
+    for key, default in (("review_after_fail", after_fail), ("review_after_pass", after_pass)):
+        review[key] = p.text(key, default=default)
+        if review[key] not in PostTest.Review.values:
+            p.fail(key, f"must be one of {', '.join(PostTest.Review.values)}")
+    return review
 
 
 def _evaluation_import(r, activity):
@@ -469,7 +490,8 @@ def activity_export(activity):
             "minutes_between_attempts": posttest.minutes_between_attempts,
             "shuffle_questions": posttest.shuffle_questions,
             "shuffle_choices": posttest.shuffle_choices,
-            "show_answers": posttest.show_answers,
+            "review_after_fail": posttest.review_after_fail,
+            "review_after_pass": posttest.review_after_pass,
             "questions": [
                 {
                     "text": q.text,

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from courses.admin import (
@@ -10,7 +11,7 @@ from courses.admin import (
     RecordingInline,
     ResourceInline,
 )
-from courses.models import Activity, CreditWindow
+from courses.models import Activity, CreditWindow, Provider, activity_credit_window, provider_today
 from quizzes.admin import POSTTEST_SETTINGS
 from quizzes.models import Evaluation, PostTest, assessment_problems
 
@@ -56,12 +57,34 @@ class CreditWindowFilter(admin.SimpleListFilter):
     parameter_name = "credit"
 
     def lookups(self, request, model_admin):
-        return [(CreditWindow.OPEN, "Credit open"), (CreditWindow.EXPIRED, "Credit expired")]
+        return [
+            (CreditWindow.NOT_YET_RELEASED, "Published, not released yet"),
+            (CreditWindow.OPEN, "Credit open"),
+            (CreditWindow.EXPIRED, "Credit expired"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in (CreditWindow.OPEN, CreditWindow.EXPIRED):
             return queryset.in_window(self.value())
+        if self.value() == CreditWindow.NOT_YET_RELEASED:
+            return queryset.filter(status=Activity.Status.PUBLISHED).exclude(
+                pk__in=queryset.visible().values("pk")
+            )
         return queryset
+
+
+def not_yet_visible_warning(activity):
+    """What staff must know when a published activity is still hidden from learners
+    because its release date has not come in the provider's time zone, or ""."""
+    if activity_credit_window(activity) != CreditWindow.NOT_YET_RELEASED:
+        return ""
+    provider = Provider.current()
+    return (
+        f"“{activity.title}” is published, but learners will not see it until its release "
+        f"date, {date_format(activity.release_date, 'F j, Y')}: today is "
+        f"{date_format(provider_today(provider=provider), 'F j, Y')} in the provider's time "
+        f"zone ({provider.time_zone})."
+    )
 
 
 class PostTestInline(admin.StackedInline):
@@ -115,10 +138,10 @@ class ActivityAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "release_date"
     actions = ["publish", "archive", "duplicate"]
-    readonly_fields = ["preview", "evaluation_link", "publish_problems"]
+    readonly_fields = ["preview", "evaluation_link", "publish_problems", "visibility"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "accme_activity_id", "series", "status", "preview",
-                           "publish_problems"]}),
+        (None, {"fields": ["title", "slug", "accme_activity_id", "series", "status", "visibility",
+                           "preview", "publish_problems"]}),
         ("Dates", {
             "fields": ["recorded_on", "release_date", "reviewed_on", "termination_date"],
             "description": "Calendar dates in the provider's time zone. Credit ends at the end "
@@ -145,6 +168,18 @@ class ActivityAdmin(admin.ModelAdmin):
             '<a href="{}" target="_blank" rel="noopener">Preview the learner page</a>',
             activity.get_absolute_url(),
         )
+
+    @admin.display(description="Visible to learners")
+    def visibility(self, activity):
+        if activity.pk is None or activity.status != Activity.Status.PUBLISHED:
+            return "No: only published activities are shown to learners."
+        return not_yet_visible_warning(activity) or "Yes, in the catalog and at its address."
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        warning = not_yet_visible_warning(obj)
+        if warning:
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.display(description="Evaluation")
     def evaluation_link(self, activity):
@@ -188,6 +223,9 @@ class ActivityAdmin(admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, f"Published “{activity.title}”.", messages.SUCCESS)
+                warning = not_yet_visible_warning(activity)
+                if warning:
+                    self.message_user(request, warning, messages.WARNING)
 
     @admin.action(description="Archive the selected activities (certificates stay valid)")
     def archive(self, request, queryset):

@@ -4,6 +4,8 @@ credit is open, dated relative to today so the demo path always works."""
 
 import datetime
 
+from courses.models import provider_today
+
 SERIES = "Addressing Health Disparities: Clinical Insights on Race and Social Justice"
 DEMO_RECORDING = {
     "url": "/static/demo/welcome.webm",
@@ -51,7 +53,8 @@ def _activity(**fields):
         "estimated_minutes": 60,
         "credits": "1.00",
         "recording": DEMO_RECORDING,
-        "requires_full_viewing": False,
+        # Its method of participation asks for watching, so the player checks it.
+        "requires_full_viewing": True,
         "resources": [],
         "evaluation": STANDARD_EVALUATION,
         # Every demo activity prints the provider's texts.
@@ -66,7 +69,7 @@ def _activity(**fields):
 
 
 def demo_activities(*, today=None):
-    today = today or datetime.date.today()
+    today = today or provider_today()
     current_release = today - datetime.timedelta(days=20)
     return [
         _activity(
@@ -201,7 +204,8 @@ def demo_activities(*, today=None):
 
 def _posttest(*questions):
     return {"pass_percent": 75, "max_attempts": None, "minutes_between_attempts": 0,
-            "shuffle_questions": False, "shuffle_choices": False, "show_answers": "after_pass",
+            "shuffle_questions": False, "shuffle_choices": False,
+            "review_after_fail": "score", "review_after_pass": "correct_answers",
             "questions": list(questions)}
 
 

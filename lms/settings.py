@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lms.middleware.ProviderTimeZoneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -162,7 +163,11 @@ LOGIN_URL = "/accounts/login/"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
 LANGUAGE_CODE = "en-us"
+# Stored times are UTC; each request and task runs in the provider's own zone
+# (Provider.time_zone, through lms.middleware.ProviderTimeZoneMiddleware).
 TIME_ZONE = "UTC"
+# Every date-time shown carries its zone's abbreviation ("Nov. 27, 2026, 10:30 p.m. EST").
+FORMAT_MODULE_PATH = ["lms.formats"]
 USE_I18N = True
 USE_TZ = True
 

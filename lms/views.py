@@ -53,7 +53,7 @@ def transcript_pdf(request):
     form, transcript = _transcript(request)
     html = render_to_string(
         "lms/transcript_pdf.html",
-        {"form": form, "transcript": transcript, "learner": request.user, "today": timezone.localdate()},
+        {"form": form, "transcript": transcript, "learner": request.user, "printed_at": timezone.now()},
     )
     response = HttpResponse(html_to_pdf(html, stylesheet="transcript.css"), content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="cme-transcript.pdf"'

@@ -28,7 +28,8 @@ POSTTEST_SETTINGS = [
     "minutes_between_attempts",
     "shuffle_questions",
     "shuffle_choices",
-    "show_answers",
+    "review_after_fail",
+    "review_after_pass",
 ]
 
 
@@ -58,7 +59,14 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(PostTest)
 class PostTestAdmin(admin.ModelAdmin):
-    list_display = ["activity", "pass_percent", "max_attempts", "show_answers", "question_count"]
+    list_display = [
+        "activity",
+        "pass_percent",
+        "max_attempts",
+        "review_after_fail",
+        "review_after_pass",
+        "question_count",
+    ]
     list_select_related = ["activity"]
     search_fields = ["activity__title", "activity__slug"]
     autocomplete_fields = ["activity"]

@@ -14,10 +14,12 @@ DEFAULT_PASS_PERCENT = Decimal("75")
 
 
 class PostTest(models.Model):
-    class ShowAnswers(models.TextChoices):
-        AFTER_PASS = "after_pass", "After the learner passes"
-        AFTER_EVERY_ATTEMPT = "after_every_attempt", "After every graded attempt"
-        NEVER = "never", "Never"
+    # What a graded attempt's result page shows, as in Moodle's review options; each
+    # level shows everything the one before it does.
+    class Review(models.TextChoices):
+        SCORE = "score", "The score only"
+        WRONG_QUESTIONS = "wrong_questions", "Which questions were wrong (no correct answers)"
+        CORRECT_ANSWERS = "correct_answers", "The correct answers, with explanations"
 
     activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="posttest")
     pass_percent = models.DecimalField(
@@ -42,11 +44,20 @@ class PostTest(models.Model):
     shuffle_choices = models.BooleanField(
         default=False, help_text="Show each question's choices in a different order in each attempt."
     )
-    show_answers = models.CharField(
-        max_length=30,
-        choices=ShowAnswers.choices,
-        default=ShowAnswers.AFTER_PASS,
-        help_text="When the result page shows the correct answers and the explanations.",
+    # Score only by default: right/wrong marks after a failed attempt let someone who
+    # knows nothing pass a k-choice test within k retakes.
+    review_after_fail = models.CharField(
+        "after a failed attempt, show",
+        max_length=20,
+        choices=Review.choices,
+        default=Review.SCORE,
+        help_text="Anything more than the score lets a learner pass by elimination over retakes.",
+    )
+    review_after_pass = models.CharField(
+        "after a pass, show",
+        max_length=20,
+        choices=Review.choices,
+        default=Review.CORRECT_ANSWERS,
     )
 
     def __str__(self):
@@ -56,6 +67,20 @@ class PostTest(models.Model):
     def pass_percent_display(self):
         text = f"{self.pass_percent:f}"
         return text.rstrip("0").rstrip(".") if "." in text else text
+
+    def review_statement(self):
+        """What the result page shows after a fail and after a pass, for learners."""
+        seen = {
+            self.Review.SCORE: "your score only",
+            self.Review.WRONG_QUESTIONS: "which questions you got wrong, without the correct answers",
+            self.Review.CORRECT_ANSWERS: "the correct answers and explanations",
+        }
+        if self.review_after_fail == self.review_after_pass:
+            return f"After every attempt you see {seen[self.review_after_fail]}."
+        return (
+            f"After a failed attempt you see {seen[self.review_after_fail]}; "
+            f"after passing, {seen[self.review_after_pass]}."
+        )
 
 
 class Question(models.Model):
@@ -201,12 +226,13 @@ def attempt_within_credit_window(*, attempt, provider=None):
     return activity.release_date <= day <= activity.termination_date
 
 
-def answers_revealed(*, attempt):
-    """Whether the result page of `attempt` may show correct answers and explanations."""
-    policy = attempt.posttest.show_answers
-    if not attempt.is_submitted or policy == PostTest.ShowAnswers.NEVER:
-        return False
-    return policy == PostTest.ShowAnswers.AFTER_EVERY_ATTEMPT or attempt.passed
+def attempt_review_level(*, attempt):
+    """What the result page of `attempt` may show, as a PostTest.Review level: the
+    post-test's setting for a pass or for a fail, and only the score before grading."""
+    if not attempt.is_submitted:
+        return PostTest.Review.SCORE
+    posttest = attempt.posttest
+    return PostTest.Review(posttest.review_after_pass if attempt.passed else posttest.review_after_fail)
 
 
 @dataclass

@@ -9,7 +9,8 @@ from .models import (
     AttemptAnswer,
     EvaluationAnswer,
     EvaluationQuestion,
-    answers_revealed,
+    PostTest,
+    attempt_review_level,
 )
 
 
@@ -34,10 +35,14 @@ def attempt_questions(*, attempt):
 def attempt_review(*, attempt):
     """The graded attempt question by question, for the result page.
 
-    The correct choices and the explanation are filled in only when the post-test's
-    setting reveals them for this attempt, so a template cannot leak them by mistake.
+    Only what the post-test's setting lets this attempt show is filled in: no questions
+    at all for the score only, no correct choices or explanations unless the correct
+    answers are revealed, so a template cannot leak them by mistake.
     """
-    revealed = answers_revealed(attempt=attempt)
+    level = attempt_review_level(attempt=attempt)
+    if level == PostTest.Review.SCORE:
+        return []
+    revealed = level == PostTest.Review.CORRECT_ANSWERS
     answers = {
         answer.question_id: answer
         for answer in AttemptAnswer.objects.filter(attempt=attempt).prefetch_related(
@@ -66,7 +71,7 @@ def attempt_review(*, attempt):
                 ],
             }
         )
-    return {"revealed": revealed, "items": items}
+    return items
 
 
 def evaluation_summary(*, evaluation):

@@ -43,8 +43,14 @@ def _participating(request, activity):
 @login_required
 def evaluation(request, slug):
     activity = page_activity(request, slug)
-    if _participating(request, activity) is None:
+    participation = _participating(request, activity)
+    if participation is None:
         return redirect(activity)
+    participation.activity = activity
+    if not recording_requirement_met(participation=participation):
+        # A POST is refused the same way: the evaluation is about a recording seen.
+        messages.info(request, "Watch the recording before you complete the evaluation.")
+        return redirect("courses:watch", slug=activity.slug)
     try:
         evaluation = activity.evaluation
     except Evaluation.DoesNotExist:

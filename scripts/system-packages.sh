@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: WeasyPrint's libraries (libharfbuzz-subset0 makes a
 # certificate render ten times faster), fonts that print every name (CJK included), and,
-# for the tests, Debian's Chromium and poppler's pdftotext/pdftoppm.
+# for the tests, Debian's Chromium, poppler's pdftotext/pdftoppm, zbarimg and faketime (the
+# suite runs a second time at a pinned evening hour of the provider).
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium poppler-utils zbar-tools)
+  packages+=(chromium poppler-utils zbar-tools faketime)
 fi
 
 missing=()

@@ -3,6 +3,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from courses.models import provider_today
 from lms.celery import app as celery_app
 
 from . import factories
@@ -28,6 +29,12 @@ def media_root(settings, tmp_path):
 @pytest.fixture
 def provider(db):
     return factories.ProviderFactory()
+
+
+@pytest.fixture
+def today(provider):
+    """The provider's today, the only "today" a test may build dates from."""
+    return provider_today(provider=provider)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from certificates.models import Certificate
 from courses.models import (
@@ -18,6 +19,7 @@ from courses.models import (
     SavedActivity,
     SavedSearch,
     Series,
+    provider_today,
 )
 from lms.models import User
 from quizzes.models import (
@@ -78,8 +80,8 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Managing Hypertension, Part {n}")
     series = factory.SubFactory(SeriesFactory)
     status = Activity.Status.PUBLISHED
-    release_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=30))
-    termination_date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=300))
+    release_date = factory.LazyFunction(lambda: provider_today() - datetime.timedelta(days=30))
+    termination_date = factory.LazyFunction(lambda: provider_today() + datetime.timedelta(days=300))
     credits = Decimal("1.00")
     description = "A webinar recording for busy clinicians."
 
@@ -165,6 +167,15 @@ class ParticipationFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     activity = factory.SubFactory(ActivityFactory)
 
+    class Params:
+        # The learner played the whole recording, as the player's reports record it.
+        watched = factory.Trait(
+            watched_intervals_ms=factory.LazyAttribute(
+                lambda p: [[0, p.activity.recording.duration_seconds * 1000]]
+            ),
+            recording_completed_at=factory.LazyFunction(timezone.now),
+        )
+
 
 class EvaluationResponseFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -198,12 +209,18 @@ def complete_activity(*, question_count=4, **activity_fields):
     return activity
 
 
-def learner_ready_to_claim(*, activity, user=None, at=None):
-    """A learner who has started, evaluated and passed `activity`."""
+def learner_ready_to_claim(*, activity, user=None, at=None, watched=True):
+    """A learner who has started, evaluated and passed `activity`, having watched its
+    recording where the activity requires it (unless `watched` is False)."""
     from quizzes.services import attempt_open, attempt_submit
 
     user = user or UserFactory()
-    ParticipationFactory(user=user, activity=activity)
+    if watched and activity.requires_full_viewing:
+        ParticipationFactory(
+            user=user, activity=activity, watched=True, recording_completed_at=at or timezone.now()
+        )
+    else:
+        ParticipationFactory(user=user, activity=activity)
     EvaluationResponseFactory(user=user, evaluation=activity.evaluation)
     attempt = attempt_open(user=user, posttest=activity.posttest)
     answers = {
@@ -311,7 +328,7 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, **fi
         kind=Certificate.Kind.AMA_CREDIT if physician else Certificate.Kind.PARTICIPATION,
         credits_claimed=Decimal(credits) if physician else None,
         hours=None if physician else activity.credits,
-        completed_on=completed_on or datetime.date.today(),
+        completed_on=completed_on or provider_today(),
         learner_name=user.certificate_name,
         learner_degree=user.degree,
         activity_title=activity.title,

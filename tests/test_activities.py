@@ -175,12 +175,12 @@ SECTIONS_IN_ORDER = [
 ]
 
 
-def test_it_shows_every_section_in_the_order_of_the_spec(client, learner, provider):
+def test_it_shows_every_section_in_the_order_of_the_spec(client, learner, provider, today):
     provider.disclaimer = "Education only."
     provider.privacy_url = "https://example.org/privacy"
     provider.save()
-    activity = complete_activity(recorded_on=datetime.date.today() - datetime.timedelta(days=40),
-                                 reviewed_on=datetime.date.today() - datetime.timedelta(days=10))
+    activity = complete_activity(recorded_on=today - datetime.timedelta(days=40),
+                                 reviewed_on=today - datetime.timedelta(days=10))
     ResourceFactory(activity=activity)
     client.force_login(learner)
 

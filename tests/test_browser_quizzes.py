@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def started(activity):
     user = factories.UserFactory()
-    factories.ParticipationFactory(user=user, activity=activity)
+    factories.ParticipationFactory(user=user, activity=activity, watched=True)
     return user
 
 
@@ -43,8 +43,18 @@ def after_one_attempt(*, correct, **posttest_settings):
     return posttest_path(activity), user
 
 
+def failed_score_only_state():
+    path, user = after_one_attempt(correct=2)
+    return path, user, "After a failed attempt you see your score only"
+
+
+def failed_wrong_questions_state():
+    path, user = after_one_attempt(correct=2, review_after_fail=PostTest.Review.WRONG_QUESTIONS)
+    return path, user, "incorrect"
+
+
 def failed_with_answers_shown_state():
-    path, user = after_one_attempt(correct=2, show_answers=PostTest.ShowAnswers.AFTER_EVERY_ATTEMPT)
+    path, user = after_one_attempt(correct=2, review_after_fail=PostTest.Review.CORRECT_ANSWERS)
     return path, user, "Take the post-test again"
 
 
@@ -117,6 +127,8 @@ def evaluation_locked_state():
 
 
 PAGES = {
+    "posttest-failed-score-only": failed_score_only_state,
+    "posttest-failed-wrong-questions": failed_wrong_questions_state,
     "posttest-failed-answers-shown": failed_with_answers_shown_state,
     "posttest-passed-review": passed_review_state,
     "posttest-no-attempts-left": no_attempts_left_state,

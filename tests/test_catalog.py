@@ -28,9 +28,6 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
-TODAY = datetime.date.today()
-
-
 def expired(**fields):
     return ActivityFactory(release_date=datetime.date(2021, 6, 21),
                            termination_date=datetime.date(2021, 12, 21), **fields)
@@ -55,16 +52,16 @@ def test_it_groups_activities_by_month_of_release_newest_first(client, provider)
         "April 2021 recordings") < page.index("April talk")
 
 
-def test_it_shows_credit_time_and_credit_status_with_its_end_date_on_each_card(client, provider):
+def test_it_shows_credit_time_and_credit_status_with_its_end_date_on_each_card(client, provider, today):
     ActivityFactory(title="Open talk", credits=Decimal("1.5"), estimated_minutes=90,
-                    termination_date=datetime.date(TODAY.year + 1, 1, 31))
+                    termination_date=datetime.date(today.year + 1, 1, 31))
     expired(title="Old talk")
 
     page = catalog(client)
 
     assert "1.5 AMA PRA Category 1 Credits™" in page
     assert "About 90 min" in page
-    assert f"Credit available until Jan 31, {TODAY.year + 1}" in page
+    assert f"Credit available until Jan 31, {today.year + 1}" in page
     assert "Credit ended Dec 21, 2021" in page
 
 
@@ -165,9 +162,9 @@ def test_it_filters_credit_exactly_as_the_credit_window_rule(provider):
         assert list(listed) == [activity]
 
 
-def test_it_paginates_keeping_the_filters(client, provider):
+def test_it_paginates_keeping_the_filters(client, provider, today):
     for day in range(25):
-        ActivityFactory(title=f"Talk {day:02}", release_date=TODAY - datetime.timedelta(days=day))
+        ActivityFactory(title=f"Talk {day:02}", release_date=today - datetime.timedelta(days=day))
 
     first, second = catalog(client, credit="open"), catalog(client, credit="open", page=2)
 
@@ -179,7 +176,7 @@ def test_it_paginates_keeping_the_filters(client, provider):
 
 @pytest.mark.parametrize("logged_in", [False, True])
 def test_it_runs_the_same_number_of_queries_for_10_and_1000_activities(
-    client, provider, django_assert_num_queries, logged_in
+    client, provider, today, django_assert_num_queries, logged_in
 ):
     series = SeriesFactory()
 
@@ -187,8 +184,8 @@ def test_it_runs_the_same_number_of_queries_for_10_and_1000_activities(
         Activity.objects.bulk_create(
             Activity(slug=f"bulk-{start + n}", title=f"Bulk talk {start + n}", series=series,
                      status=Activity.Status.PUBLISHED, credits=Decimal("1"),
-                     release_date=TODAY - datetime.timedelta(days=(start + n) % 700),
-                     termination_date=TODAY + datetime.timedelta(days=30))
+                     release_date=today - datetime.timedelta(days=(start + n) % 700),
+                     termination_date=today + datetime.timedelta(days=30))
             for n in range(count)
         )
 

@@ -100,7 +100,7 @@ def test_it_verifies_publicly_with_nothing_but_name_activity_date_and_credit(iss
 def test_it_says_not_found_for_an_unknown_number(db, client):
     response = client.get("/certificates/verify/CME-AAAAA-BBBBB-CCCCC/")
     assert response.status_code == 404
-    assert "No certificate with the number" in response.content.decode()
+    assert "No certificate has this number" in response.content.decode()
 
 
 def test_it_shows_a_revoked_certificate_as_revoked(issued, client):

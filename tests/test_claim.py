@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.db import IntegrityError
 
-from certificates.models import Certificate, credit_gate
+from certificates.models import Certificate, CertificateEvent, credit_gate
+from courses.models import Participation
 from certificates.services import ClaimRefused, certificate_claim
 from lms.models import User
 
@@ -26,7 +27,7 @@ def test_it_refuses_a_learner_who_has_not_started(activity, learner):
 
 
 def test_it_refuses_until_the_evaluation_and_post_test_are_done(activity, learner):
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     assert credit_gate(user=learner, activity=activity).reasons == [
         "Complete the activity evaluation.",
         "Pass the post-test.",
@@ -36,9 +37,8 @@ def test_it_refuses_until_the_evaluation_and_post_test_are_done(activity, learne
 
 
 def test_it_requires_the_recording_when_the_activity_asks_for_full_viewing(activity):
-    activity.requires_full_viewing = True
-    activity.save()
-    learner = learner_ready_to_claim(activity=activity)
+    assert activity.requires_full_viewing
+    learner = learner_ready_to_claim(activity=activity, watched=False)
     assert credit_gate(user=learner, activity=activity).reasons == ["Watch the whole recording first."]
 
 
@@ -119,3 +119,21 @@ def test_it_shows_the_learner_what_is_missing_on_the_claim_page(activity, learne
     html = client.get(f"/activities/{activity.slug}/claim/").content.decode()
     assert "Complete the activity evaluation." in html
     assert "Get my certificate" not in html
+
+
+@pytest.mark.parametrize(
+    "credits", ["NaN", "sNaN", "-NaN", "Infinity", "-Infinity", "-0", "1e400", "0.3", "abc", "", " "]
+)
+def test_it_answers_a_claim_of_a_value_that_is_no_credit_amount_with_the_forms_message(
+    activity, client, credits
+):
+    learner = learner_ready_to_claim(activity=activity)
+    client.force_login(learner)
+
+    response = client.post(f"/activities/{activity.slug}/claim/", {"credits": credits, "attest": "on"})
+
+    assert response.status_code == 200
+    assert "Claim between 0.25 and 1 credits, in steps of 0.25." in response.content.decode()
+    assert not Certificate.objects.exists()
+    assert not CertificateEvent.objects.exists()
+    assert Participation.objects.get(user=learner, activity=activity).completed_at is None

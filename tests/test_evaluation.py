@@ -64,7 +64,7 @@ def form(provider):
 @pytest.fixture
 def taking(form, learner, client):
     activity, questions = form
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     client.force_login(learner)
     return f"/activities/{activity.slug}/evaluation/", questions
 

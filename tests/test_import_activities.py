@@ -80,7 +80,7 @@ def full_activity(**fields):
                       "captions_url": "/media/captions/equity.vtt",
                       "duration_seconds": 3540, "required_viewing_percent": 80,
                       "transcript": "Welcome, everyone."},
-        "requires_full_viewing": True,
+        "requires_full_viewing": False,
         "resources": [{"title": "Equity toolkit", "url": "https://example.org/toolkit"},
                       {"title": "Slides", "url": "https://example.org/slides.pdf"}],
         "posttest": {
@@ -89,7 +89,8 @@ def full_activity(**fields):
             "minutes_between_attempts": 30,
             "shuffle_questions": True,
             "shuffle_choices": True,
-            "show_answers": "after_every_attempt",
+            "review_after_fail": "wrong_questions",
+            "review_after_pass": "score",
             "questions": [
                 {"text": "Health equity means:", "explanation": "Fair opportunity.", "multiple": False,
                  "choices": [{"text": "Identical treatment", "correct": False},
@@ -165,7 +166,7 @@ def test_it_imports_the_activity_fields(write_json):
     assert activity.estimated_minutes == 45
     assert activity.credits == Decimal("1.25")
     assert activity.description == "What 2020 taught hospitals about equitable systems."
-    assert activity.requires_full_viewing is True
+    assert activity.requires_full_viewing is False
     assert [o.text for o in activity.objectives.all()] == [
         "Place disparities in historical context.", "Name structural drivers."]
 
@@ -216,7 +217,8 @@ def test_it_imports_the_posttest_with_questions_and_choices(write_json):
     assert posttest.pass_percent == Decimal("80")
     assert posttest.max_attempts == 3
     assert (posttest.minutes_between_attempts, posttest.shuffle_questions, posttest.shuffle_choices,
-            posttest.show_answers) == (30, True, True, "after_every_attempt")
+            posttest.review_after_fail, posttest.review_after_pass) == (
+        30, True, True, "wrong_questions", "score")
     assert [
         (q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in q.choices.all()])
         for q in posttest.questions.all()
@@ -226,6 +228,42 @@ def test_it_imports_the_posttest_with_questions_and_choices(write_json):
         ("A structural driver is:", "", True,
          [("Segregation", True), ("Bedside manner", False), ("Pharmacy choice", False)]),
     ]
+
+
+def posttest_without_review_settings(**posttest_fields):
+    data = full_activity()
+    del data["posttest"]["review_after_fail"], data["posttest"]["review_after_pass"]
+    data["posttest"].update(posttest_fields)
+    return data
+
+
+def test_it_shows_the_score_only_after_a_fail_and_the_answers_after_a_pass_by_default(write_json):
+    import_file(write_json(posttest_without_review_settings()))
+
+    posttest = Activity.objects.get().posttest
+    assert (posttest.review_after_fail, posttest.review_after_pass) == ("score", "correct_answers")
+
+
+@pytest.mark.parametrize(("show_answers", "after_fail", "after_pass"), [
+    ("after_pass", "score", "correct_answers"),
+    ("after_every_attempt", "correct_answers", "correct_answers"),
+    ("never", "score", "wrong_questions"),
+])
+def test_it_reads_the_old_show_answers_setting_of_earlier_files(
+    write_json, show_answers, after_fail, after_pass
+):
+    import_file(write_json(posttest_without_review_settings(show_answers=show_answers)))
+
+    posttest = Activity.objects.get().posttest
+    assert (posttest.review_after_fail, posttest.review_after_pass) == (after_fail, after_pass)
+
+
+def test_it_exports_the_two_review_settings_and_not_the_old_one(write_json):
+    import_file(write_json(posttest_without_review_settings(show_answers="never")))
+
+    exported = activities_export()[0]["posttest"]
+    assert (exported["review_after_fail"], exported["review_after_pass"]) == ("score", "wrong_questions")
+    assert "show_answers" not in exported
 
 
 def test_it_imports_the_evaluation(write_json):
@@ -257,6 +295,7 @@ def test_it_imports_a_minimal_activity_with_defaults(write_json):
     assert activity.status == Activity.Status.DRAFT
     assert activity.series is None
     assert activity.estimated_minutes == 60
+    assert activity.requires_full_viewing is True
     assert not Recording.objects.exists()
     assert not PostTest.objects.exists()
     assert not Evaluation.objects.exists()
@@ -436,6 +475,11 @@ BAD_INPUT = {
         _set("posttest.questions.1.multiple", "yes"), "[2].posttest.questions[1].multiple", "true or false"),
     "unknown-show-answers": (
         _set("posttest.show_answers", "always"), "[2].posttest.show_answers", "one of"),
+    "unknown-review-after-fail": (
+        _set("posttest.review_after_fail", "everything"), "[2].posttest.review_after_fail",
+        "must be one of score, wrong_questions, correct_answers"),
+    "review-after-pass-not-text": (
+        _set("posttest.review_after_pass", True), "[2].posttest.review_after_pass", "must be text"),
     "shuffle-not-boolean": (
         _set("posttest.shuffle_choices", 1), "[2].posttest.shuffle_choices", "true or false"),
     "negative-wait": (
@@ -637,7 +681,8 @@ def test_it_round_trips_every_field_other_developers_added(tmp_path, write_json)
     posttest = activity.posttest
     assert [q.multiple for q in posttest.questions.all()] == [False, True]
     assert (posttest.shuffle_questions, posttest.shuffle_choices, posttest.minutes_between_attempts,
-            posttest.show_answers, posttest.max_attempts) == (True, True, 30, "after_every_attempt", 3)
+            posttest.review_after_fail, posttest.review_after_pass, posttest.max_attempts) == (
+        True, True, 30, "wrong_questions", "score", 3)
     assert activity.recording.required_viewing_percent == 80
     assert activity.reviewed_on == datetime.date(2021, 9, 1)
     assert (activity.contact_email, activity.privacy_url) == (

@@ -6,7 +6,8 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.management import call_command
+from django.core.management import ManagementUtility, call_command
+from django.core.management.base import CommandError
 
 from courses.models import (
     Activity,
@@ -142,10 +143,64 @@ def test_it_gives_the_demo_learner_a_complete_profile_and_verified_email():
 
 
 def test_it_keeps_the_demo_learners_password_when_run_twice(client):
-    load_demo()
     email, password = printed_login(load_demo(), "Demo learner")
 
+    load_demo()
+
     assert client.login(email=email, password=password)
+
+
+@pytest.mark.parametrize("label", ["Demo learner", "Staff login"])
+def test_it_never_resets_the_password_of_an_existing_login(client, label):
+    email, demo_password = printed_login(load_demo(), label)
+    user = User.objects.get(email=email)
+    user.set_password("chosen-by-the-owner-91")
+    user.save()
+
+    output = load_demo()
+
+    assert f"{email} (already there; its password was left unchanged)" in output
+    assert demo_password not in output
+    assert client.login(email=email, password="chosen-by-the-owner-91")
+    assert not client.login(email=email, password=demo_password)
+
+
+def test_it_leaves_an_existing_account_with_a_demo_address_as_it_is(client):
+    owner = User.objects.create_user(email="staff@example.org", password="the-owners-own-77")
+
+    load_demo()
+
+    owner.refresh_from_db()
+    assert not owner.is_superuser
+    assert not owner.is_staff
+    assert client.login(email="staff@example.org", password="the-owners-own-77")
+
+
+def test_it_refuses_to_run_in_production(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match="refuses to run with DJANGO_ENV=production"):
+        load_demo()
+
+    assert row_counts() == {model.__name__: 0 for model in COUNTED_MODELS}
+
+
+def test_it_exits_non_zero_in_production(settings, capsys):
+    settings.PRODUCTION = True
+
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "load_demo"]).execute()
+
+    assert exited.value.code != 0
+    assert "--allow-production" in capsys.readouterr().err
+
+
+def test_it_runs_in_production_when_told_to_explicitly(settings):
+    settings.PRODUCTION = True
+
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+
+    assert Activity.objects.count() == 6
 
 
 def test_it_prints_a_staff_login_for_the_admin(client):

@@ -17,6 +17,7 @@ from quizzes.models import (
     PostTest,
     Question,
     assessment_problems,
+    attempt_review_level,
     attempt_within_credit_window,
     posttest_problems,
     score_passes,
@@ -40,7 +41,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 @pytest.fixture
 def started(activity, learner, client):
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     client.force_login(learner)
     return activity
 
@@ -263,7 +264,7 @@ def test_it_counts_a_multi_answer_set_with_a_foreign_choice_as_wrong(multi, lear
 
 
 def test_it_grades_ticked_checkboxes_posted_from_the_page(multi, learner, client):
-    ParticipationFactory(user=learner, activity=multi)
+    ParticipationFactory(user=learner, activity=multi, watched=True)
     client.force_login(learner)
     page = client.get(f"/activities/{multi.slug}/posttest/")
     question = page.context["questions"][0]["question"]
@@ -283,7 +284,7 @@ def inputs_of(html):
 
 
 def test_it_keeps_the_answer_key_out_of_a_live_multi_answer_attempt_page(multi, learner, client):
-    ParticipationFactory(user=learner, activity=multi)
+    ParticipationFactory(user=learner, activity=multi, watched=True)
     client.force_login(learner)
     html = client.get(f"/activities/{multi.slug}/posttest/").content.decode()
     assert "select all that apply" in html
@@ -430,7 +431,7 @@ def test_it_opens_the_next_attempt_once_the_wait_is_over(waiting, learner):
 
 
 def test_it_tells_a_waiting_learner_when_they_can_try_again(waiting, learner, client):
-    ParticipationFactory(user=learner, activity=waiting)
+    ParticipationFactory(user=learner, activity=waiting, watched=True)
     client.force_login(learner)
     with time_machine.travel(datetime.datetime(2026, 11, 2, 10, 30, tzinfo=NEW_YORK), tick=False):
         html = client.get(f"/activities/{waiting.slug}/posttest/?retake=1").content.decode()
@@ -440,7 +441,7 @@ def test_it_tells_a_waiting_learner_when_they_can_try_again(waiting, learner, cl
 
 def test_it_opens_no_attempt_on_a_post_test_without_questions(provider, learner, client):
     activity = complete_activity(question_count=0)
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     client.force_login(learner)
     html = client.get(f"/activities/{activity.slug}/posttest/").content.decode()
     assert "This post-test is not ready yet" in html
@@ -456,7 +457,7 @@ def ending(provider, learner, client):
     activity = complete_activity(
         release_date=datetime.date(2026, 1, 1), termination_date=datetime.date(2026, 11, 30)
     )
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     client.force_login(learner)
     with time_machine.travel(datetime.datetime(2026, 11, 30, 23, 50, tzinfo=NEW_YORK), tick=False):
         attempt_open(user=learner, posttest=activity.posttest)
@@ -660,7 +661,7 @@ def test_it_grades_simultaneous_submissions_of_one_attempt_once(activity, learne
 
 @pytest.mark.django_db(transaction=True)
 def test_it_grades_a_double_clicked_submit_once(activity, learner):
-    ParticipationFactory(user=learner, activity=activity)
+    ParticipationFactory(user=learner, activity=activity, watched=True)
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     form = {f"question-{q.pk}": right(q) for q in activity.posttest.questions.all()}
     form["attempt"] = attempt.pk
@@ -690,53 +691,120 @@ def result_page(client, activity):
 
 
 ANSWER_KEY_TAG = 'class="tag tag-right">correct answer<'
+REVIEW = PostTest.Review
 
 
-def set_show_answers(activity, policy):
-    activity.posttest.show_answers = policy
+def set_review(activity, *, after_fail=REVIEW.SCORE, after_pass=REVIEW.CORRECT_ANSWERS):
+    activity.posttest.review_after_fail = after_fail
+    activity.posttest.review_after_pass = after_pass
     activity.posttest.save()
 
 
-def test_it_shows_right_and_wrong_per_question_after_a_failed_attempt(started, client, learner):
+def test_it_gives_an_attacker_nothing_but_the_score_after_a_failed_attempt_by_default(
+    started, client, learner
+):
+    submit(started, learner, correct=2)
+    html = result_page(client, started)
+    assert "50% — not passed" in html
+    assert "the pass mark is 75%" in html
+    assert "Take the post-test again" in html
+    for leak in ('class="verdict-', 'class="tag', "your answer", ">correct answer<",
+                 "Right answer", "Wrong answer", "Because the guideline says so."):
+        assert leak not in html
+    for question in started.posttest.questions.all():
+        assert question.text not in html
+
+
+def test_it_says_what_a_failed_attempt_and_a_pass_show_by_default(started, client, learner):
+    submit(started, learner, correct=2)
+    assert (
+        "After a failed attempt you see your score only; after passing, the correct answers "
+        "and explanations." in result_page(client, started)
+    )
+
+
+def test_it_marks_the_wrong_questions_without_the_answers_when_staff_choose(started, client, learner):
+    set_review(started, after_fail=REVIEW.WRONG_QUESTIONS)
     submit(started, learner, correct=2)
     html = result_page(client, started)
     assert html.count('class="verdict-right">correct<') == 2
     assert html.count('class="verdict-wrong">incorrect<') == 2
-
-
-def test_it_hides_answers_and_explanations_after_a_failed_attempt_by_default(started, client, learner):
-    submit(started, learner, correct=2)
-    html = result_page(client, started)
-    assert "Because the guideline says so." not in html
+    assert html.count('class="tag">your answer<') == 4
     assert ANSWER_KEY_TAG not in html
-    assert "shown once you pass" in html
+    assert "Because the guideline says so." not in html
 
 
 def test_it_shows_the_correct_answers_after_passing_by_default(started, client, learner):
     submit(started, learner, correct=3)
-    assert result_page(client, started).count(ANSWER_KEY_TAG) == 4
+    html = result_page(client, started)
+    assert html.count(ANSWER_KEY_TAG) == 4
+    assert html.count("Because the guideline says so.") == 4
 
 
-def test_it_shows_answers_after_every_attempt_when_staff_choose(started, client, learner):
-    set_show_answers(started, PostTest.ShowAnswers.AFTER_EVERY_ATTEMPT)
+def test_it_shows_answers_after_a_failed_attempt_when_staff_choose(started, client, learner):
+    set_review(started, after_fail=REVIEW.CORRECT_ANSWERS)
     submit(started, learner, correct=0)
     html = result_page(client, started)
     assert "Because the guideline says so." in html
     assert html.count(ANSWER_KEY_TAG) == 4
+    assert "After every attempt you see the correct answers and explanations." in html
 
 
-def test_it_never_shows_answers_when_staff_choose_never(started, client, learner):
-    set_show_answers(started, PostTest.ShowAnswers.NEVER)
+def test_it_shows_only_the_score_after_a_pass_when_staff_choose(started, client, learner):
+    set_review(started, after_pass=REVIEW.SCORE)
     submit(started, learner, correct=4)
     html = result_page(client, started)
+    assert "100% — passed" in html
+    assert 'class="verdict-' not in html
+    assert "Right answer" not in html
+
+
+def test_it_marks_the_questions_after_a_pass_without_the_answers_when_staff_choose(
+    started, client, learner
+):
+    set_review(started, after_pass=REVIEW.WRONG_QUESTIONS)
+    submit(started, learner, correct=4)
+    html = result_page(client, started)
+    assert html.count('class="verdict-right">correct<') == 4
     assert "Because the guideline says so." not in html
     assert ANSWER_KEY_TAG not in html
 
 
-def test_it_keeps_the_answer_key_off_a_retake_page_when_answers_show_after_every_attempt(
+@pytest.mark.parametrize(
+    ("after_fail", "after_pass", "correct", "level"),
+    [
+        (REVIEW.SCORE, REVIEW.CORRECT_ANSWERS, 2, REVIEW.SCORE),
+        (REVIEW.SCORE, REVIEW.CORRECT_ANSWERS, 3, REVIEW.CORRECT_ANSWERS),
+        (REVIEW.WRONG_QUESTIONS, REVIEW.SCORE, 0, REVIEW.WRONG_QUESTIONS),
+        (REVIEW.WRONG_QUESTIONS, REVIEW.SCORE, 4, REVIEW.SCORE),
+    ],
+)
+def test_it_takes_the_review_level_of_a_fail_or_a_pass_from_the_settings(
+    started, learner, after_fail, after_pass, correct, level
+):
+    set_review(started, after_fail=after_fail, after_pass=after_pass)
+    assert attempt_review_level(attempt=submit(started, learner, correct=correct)) == level
+
+
+def test_it_shows_only_the_score_level_for_an_attempt_not_yet_graded(started, learner):
+    set_review(started, after_fail=REVIEW.CORRECT_ANSWERS)
+    attempt = attempt_open(user=learner, posttest=started.posttest)
+    assert attempt_review_level(attempt=attempt) == REVIEW.SCORE
+
+
+def test_it_states_the_review_settings_beside_the_pass_mark_on_the_activity_page(started, client):
+    set_review(started, after_fail=REVIEW.WRONG_QUESTIONS, after_pass=REVIEW.CORRECT_ANSWERS)
+    html = client.get(started.get_absolute_url()).content.decode()
+    assert (
+        "Post-test pass mark 75%. After a failed attempt you see which questions you got wrong, "
+        "without the correct answers; after passing, the correct answers and explanations." in html
+    )
+
+
+def test_it_keeps_the_answer_key_off_a_retake_page_when_a_fail_shows_the_answers(
     started, client, learner
 ):
-    set_show_answers(started, PostTest.ShowAnswers.AFTER_EVERY_ATTEMPT)
+    set_review(started, after_fail=REVIEW.CORRECT_ANSWERS)
     submit(started, learner, correct=0)
     html = client.get(f"/activities/{started.slug}/posttest/?retake=1").content.decode()
     assert 'name="attempt"' in html
@@ -757,7 +825,7 @@ def test_it_renders_the_result_page_in_the_same_number_of_queries_for_more_quest
         activity = complete_activity(question_count=question_count)
         multi_answer_question(posttest=activity.posttest)
         user = UserFactory()
-        ParticipationFactory(user=user, activity=activity)
+        ParticipationFactory(user=user, activity=activity, watched=True)
         graded_attempt(activity=activity, user=user, correct=0)
         graded_attempt(activity=activity, user=user, correct=question_count + 1)
         counts.append(page_queries(client, activity, user))
@@ -769,7 +837,7 @@ def test_it_renders_a_live_attempt_in_the_same_number_of_queries_for_more_questi
     for question_count in (2, 9):
         activity = complete_activity(question_count=question_count)
         user = UserFactory()
-        ParticipationFactory(user=user, activity=activity)
+        ParticipationFactory(user=user, activity=activity, watched=True)
         attempt_open(user=user, posttest=activity.posttest)
         counts.append(page_queries(client, activity, user))
     assert counts[0] == counts[1]

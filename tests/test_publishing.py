@@ -4,8 +4,9 @@ archive and duplicate actions (lms/publishing.py, lms/admin.py)."""
 import datetime
 
 import pytest
+import time_machine
 
-from courses.models import Activity, FacultyRole, Recording
+from courses.models import Activity, FacultyRole, Recording, provider_today
 from lms.publishing import activity_duplicate, activity_publish, activity_publish_problems
 from quizzes.models import Choice, Evaluation, PostTest, Question
 
@@ -40,7 +41,7 @@ def _inline(prefix, rows=(), initial=0):
 
 def activity_form(activity=None, *, objectives=None, faculty=None, **fields):
     """The admin change form of `activity` (or a new one), as staff would submit it."""
-    today = datetime.date.today()
+    today = provider_today()
     data = {
         "title": "Sepsis update", "slug": "sepsis-update", "series": "", "status": "draft",
         "recorded_on": "", "release_date": today.isoformat(), "reviewed_on": "",
@@ -75,7 +76,8 @@ def activity_form(activity=None, *, objectives=None, faculty=None, **fields):
     posttest = PostTest.objects.filter(activity=activity).first() if activity else None
     pt_rows = [] if posttest is None else [{
         "id": posttest.pk, "activity": activity.pk, "pass_percent": "75", "max_attempts": "",
-        "minutes_between_attempts": 0, "show_answers": "after_pass"}]
+        "minutes_between_attempts": 0, "review_after_fail": "score",
+        "review_after_pass": "correct_answers"}]
     data.update(_inline("posttest", pt_rows, initial=len(pt_rows)))
     return data
 
@@ -216,6 +218,53 @@ def test_it_refuses_the_publish_action_listing_the_problems(staff_client):
     activity.refresh_from_db()
     assert activity.status == Activity.Status.DRAFT
     assert "was not published: The activity needs at least one learning objective." in response.content.decode()
+
+
+# 03:30 UTC on November 27 is still November 26 in New York, the provider's zone.
+NEW_YORK_EVENING = datetime.datetime(2026, 11, 27, 3, 30, tzinfo=datetime.timezone.utc)
+NOT_YET_VISIBLE = ("is published, but learners will not see it until its release date, November 27, "
+                   "2026: today is November 26, 2026 in the provider's time zone (America/New_York).")
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.mark.parametrize("release_date, warned", [("2026-11-26", False), ("2026-11-27", True)])
+def test_it_warns_on_save_when_a_published_activity_is_not_released_yet_in_provider_time(
+    staff_client, release_date, warned
+):
+    activity = publishable_draft()
+
+    with time_machine.travel(NEW_YORK_EVENING, tick=False):
+        response = staff_client.post(
+            f"/admin/courses/activity/{activity.pk}/change/",
+            activity_form(activity, status="published", release_date=release_date,
+                          termination_date="2027-11-26"),
+            follow=True,
+        )
+
+    activity.refresh_from_db()
+    assert activity.status == Activity.Status.PUBLISHED
+    assert any(NOT_YET_VISIBLE in message for message in messages_of(response)) is warned
+
+
+@pytest.mark.parametrize("release_date, warned", [
+    (datetime.date(2026, 11, 26), False), (datetime.date(2026, 11, 27), True)
+])
+def test_it_warns_on_the_publish_action_when_the_release_date_is_still_ahead(
+    staff_client, release_date, warned
+):
+    activity = publishable_draft(release_date=release_date, termination_date=datetime.date(2027, 11, 26))
+
+    with time_machine.travel(NEW_YORK_EVENING, tick=False):
+        response = staff_client.post(
+            CHANGELIST, {"action": "publish", "_selected_action": [activity.pk]}, follow=True
+        )
+        change_page = staff_client.get(f"/admin/courses/activity/{activity.pk}/change/").content.decode()
+
+    assert any(NOT_YET_VISIBLE in message for message in messages_of(response)) is warned
+    assert ("learners will not see it until" in change_page) is warned
 
 
 def test_it_archives_with_the_action(staff_client):

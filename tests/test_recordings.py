@@ -3,6 +3,7 @@ uploaded media with byte ranges, and upload validation."""
 
 import datetime
 import json
+import re
 
 import pytest
 import time_machine
@@ -14,8 +15,17 @@ from django.utils import timezone
 
 from certificates.models import credit_gate
 from courses.admin import RecordingInline
-from courses.models import Activity, Participation, Recording, recording_requirement_met
-from courses.services import ViewingReportError, participation_record_viewing
+from courses.models import (
+    Activity,
+    Participation,
+    Recording,
+    intervals_total,
+    merged_intervals,
+    recording_requirement_met,
+)
+from courses.services import participation_record_viewing, viewing_session_open
+from lms.demo import demo_activities
+from quizzes.models import EvaluationResponse
 
 from .factories import (
     DEMO_MEDIA,
@@ -51,8 +61,26 @@ def progress_url(activity):
     return f"/activities/{activity.slug}/watch/progress/"
 
 
-def report(client, activity, *, position, watched, sent_at=1):
-    body = {"position": position, "watched": watched, "sent_at": sent_at}
+# How long the watch page has been open when a test's first report arrives, unless the
+# test opens it itself: long enough for any stretch of the 100-second lecture at 1×.
+PAGE_OPEN_FOR = datetime.timedelta(minutes=4)
+
+
+def page_session(client, activity):
+    """The token of the newest viewing session of the client's learner, opened
+    PAGE_OPEN_FOR ago when they have none yet."""
+    row = Participation.objects.get(user_id=client.session["_auth_user_id"], activity=activity)
+    session = row.viewing_sessions.order_by("-opened_at").first()
+    return (session or viewing_session_open(participation=row, at=timezone.now() - PAGE_OPEN_FOR)).token
+
+
+def report(client, activity, *, position, watched, sent_at=1, session=None):
+    body = {
+        "session": session or page_session(client, activity),
+        "position": position,
+        "watched": watched,
+        "sent_at": sent_at,
+    }
     return client.post(progress_url(activity), json.dumps(body), content_type="application/json")
 
 
@@ -145,20 +173,21 @@ def test_it_counts_the_last_second_of_a_recording_a_browser_reports_a_bit_long(c
     assert row.resume_position_ms == 100000
 
 
-def test_it_refuses_more_viewing_than_the_clock_allows(lecture, learner):
+def test_it_credits_no_more_viewing_than_the_clock_allows(lecture, learner):
     start = SOON
-    ParticipationFactory(user=learner, activity=lecture, started_at=start)
-    # 100 s of viewing needs 42.5 s at double speed, plus 15 s of grace: at least 42.5 s.
-    with time_machine.travel(start + datetime.timedelta(seconds=42), tick=False):
-        with pytest.raises(ViewingReportError):
-            participation_record_viewing(
-                user=learner, activity=lecture, report={"position": 100, "watched": [[0, 100]], "sent_at": 1}
-            )
-    assert participation(learner, lecture).watched_intervals_ms == []
-    with time_machine.travel(start + datetime.timedelta(seconds=43), tick=False):
-        participation_record_viewing(
-            user=learner, activity=lecture, report={"position": 100, "watched": [[0, 100]], "sent_at": 1}
-        )
+    row = ParticipationFactory(user=learner, activity=lecture, started_at=start)
+    session = viewing_session_open(participation=row, at=start)
+    whole = {"session": session.token, "position": 100, "watched": [[0, 100]], "sent_at": 1}
+    # 42 s at double speed, plus the 10 s grace: 94 s of the 100 claimed.
+    at = start + datetime.timedelta(seconds=42)
+    participation_record_viewing(user=learner, activity=lecture, report=whole, at=at)
+    assert participation(learner, lecture).watched_intervals_ms == [[0, 94000]]
+    # The rest counts once time allows it, which the grace already spent brings no sooner.
+    at += datetime.timedelta(seconds=2.5)
+    participation_record_viewing(user=learner, activity=lecture, report=whole, at=at)
+    assert participation(learner, lecture).watched_intervals_ms == [[0, 99000]]
+    at += datetime.timedelta(seconds=0.5)
+    participation_record_viewing(user=learner, activity=lecture, report=whole, at=at)
     assert participation(learner, lecture).watched_intervals_ms == [[0, 100000]]
 
 
@@ -202,8 +231,7 @@ def test_it_uses_the_share_staff_set_on_the_recording(client, lecture, watcher):
 
 
 def test_it_opens_the_credit_gate_once_the_recording_is_watched(client, lecture):
-    learner = learner_ready_to_claim(activity=lecture)
-    Participation.objects.filter(user=learner).update(started_at=LONG_AGO)
+    learner = learner_ready_to_claim(activity=lecture, watched=False)
     assert credit_gate(user=learner, activity=lecture).reasons == ["Watch the whole recording first."]
     client.force_login(learner)
     report(client, lecture, position=100, watched=[[0, 100]])
@@ -211,7 +239,7 @@ def test_it_opens_the_credit_gate_once_the_recording_is_watched(client, lecture)
 
 
 def test_it_asks_again_when_an_activity_starts_requiring_full_viewing(client, provider, learner):
-    activity = complete_activity()
+    activity = complete_activity(requires_full_viewing=False)
     ParticipationFactory(user=learner, activity=activity)
     client.force_login(learner)
     client.post(f"/activities/{activity.slug}/watch/")
@@ -237,7 +265,7 @@ def test_it_lets_the_continue_button_lead_on_once_enough_is_watched(client, lect
 
 
 def test_it_marks_an_optional_recording_watched_on_continue(client, provider, learner):
-    activity = complete_activity()
+    activity = complete_activity(requires_full_viewing=False)
     ParticipationFactory(user=learner, activity=activity)
     client.force_login(learner)
     response = client.post(f"/activities/{activity.slug}/watch/")
@@ -310,8 +338,8 @@ def test_it_runs_a_constant_number_of_queries_on_the_watch_page(
     for _ in range(3):
         ParticipationFactory(activity=lecture)
     # session, user, activity with recording, objectives, resources, faculty, provider
-    # (for the credit window), participation
-    with django_assert_num_queries(8):
+    # (for the credit window), participation, closing quiet viewing sessions, opening one
+    with django_assert_num_queries(10):
         assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 200
 
 
@@ -354,7 +382,7 @@ def test_it_refuses_nonsense_and_changes_nothing(client, lecture, watcher, body)
 
 def test_it_refuses_a_report_from_a_learner_who_has_not_started(client, lecture, learner):
     client.force_login(learner)
-    response = report(client, lecture, position=10, watched=[[0, 10]])
+    response = report(client, lecture, position=10, watched=[[0, 10]], session="made-up")
     assert response.status_code == 400
     assert not Participation.objects.filter(user=learner).exists()
 
@@ -373,14 +401,16 @@ def test_it_writes_progress_only_for_the_learner_who_sends_it(client, lecture, w
     other = UserFactory()
     ParticipationFactory(user=other, activity=lecture, started_at=LONG_AGO)
     client.force_login(other)
-    body = {"position": 50, "watched": [[0, 50]], "sent_at": 1, "user": watcher.pk}
+    session = page_session(client, lecture)
+    body = {"session": session, "position": 50, "watched": [[0, 50]], "sent_at": 1, "user": watcher.pk}
     client.post(progress_url(lecture), json.dumps(body), content_type="application/json")
     assert participation(other, lecture).watched_intervals_ms == [[0, 50000]]
     assert participation(watcher, lecture).watched_intervals_ms == []
 
 
 def test_it_refuses_a_report_from_someone_logged_out(client, lecture, watcher):
-    response = report(client, lecture, position=10, watched=[[0, 10]])
+    session = viewing_session_open(participation=participation(watcher, lecture)).token
+    response = report(client, lecture, position=10, watched=[[0, 10]], session=session)
     assert response.status_code == 403
     assert participation(watcher, lecture).watched_intervals_ms == []
 
@@ -630,3 +660,282 @@ def test_it_needs_a_duration_to_measure_full_viewing(bare_activity):
 )
 def test_it_recognises_youtube_and_vimeo_links(url, embed):
     assert Recording(url=url).embed_url == embed
+
+
+# --- Viewing that cannot be forged ---------------------------------------------------------
+#
+# Viewing sessions: the watch page opens one; a report may add only what the real time
+# since its session's previous report allows at the fastest playback rate (2×), and one
+# grace lead of 10 s per participation, repaid by later reports. All of a learner's tabs
+# draw on one viewing clock, so two tabs together get no further than one tab at 2×.
+
+TEN_MINUTES = 600
+
+
+@pytest.fixture
+def talk(provider):
+    """A 600-second recording that must be watched (90%: 540 s)."""
+    activity = complete_activity()
+    Recording.objects.filter(activity=activity).update(duration_seconds=TEN_MINUTES)
+    return Activity.objects.get(pk=activity.pk)
+
+
+@pytest.fixture
+def viewer(talk, learner, client):
+    """The learner, started on the talk a day ago and logged in."""
+    ParticipationFactory(user=learner, activity=talk, started_at=LONG_AGO)
+    client.force_login(learner)
+    return learner
+
+
+class Tab:
+    """One open watch page: the session it was given and what its player has played."""
+
+    def __init__(self, client, activity, *, at):
+        self.client, self.activity, self.now = client, activity, at
+        with time_machine.travel(at, tick=False):
+            page = client.get(f"/activities/{activity.slug}/watch/").content.decode()
+        self.session = re.search(r'data-session="([^"]+)"', page).group(1)
+        self.position = 0
+        self.played = []
+
+    def send(self):
+        with time_machine.travel(self.now, tick=False):
+            return report(
+                self.client,
+                self.activity,
+                position=self.position,
+                watched=self.played,
+                sent_at=int(self.now.timestamp() * 1000),
+                session=self.session,
+            )
+
+    def play(self, seconds, *, rate=1, every=4):
+        """Play `seconds` of real time at `rate`, reporting every `every` seconds."""
+        for _ in range(int(seconds // every)):
+            self.wait(every)
+            start, self.position = self.position, min(self.position + every * rate, TEN_MINUTES)
+            self.played = merged_intervals(self.played + [[start, self.position]])
+            response = self.send()
+            assert response.status_code == 200, response.json()
+        return response.json()
+
+    def wait(self, seconds):
+        self.now += datetime.timedelta(seconds=seconds)
+
+
+def posttest_is_closed(client, activity):
+    response = client.get(f"/activities/{activity.slug}/posttest/")
+    return response.status_code == 302 and response.url == f"/activities/{activity.slug}/watch/"
+
+
+def test_it_credits_forty_back_to_back_reports_only_what_a_second_allows(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    for index in range(40):
+        tab.now = SOON + datetime.timedelta(milliseconds=20 * (index + 1))
+        tab.played = [[index * 15, index * 15 + 15]]
+        tab.position = index * 15 + 15
+        assert tab.send().status_code == 200
+    row = participation(viewer, talk)
+    # 0.8 s at 2× and the 10 s grace, not the 600 s claimed.
+    assert intervals_total(row.watched_intervals_ms) <= 11_600
+    assert not recording_requirement_met(participation=row)
+    assert posttest_is_closed(client, talk)
+
+
+def test_it_refuses_a_report_of_590_seconds_from_a_learner_who_never_opened_the_player(
+    client, talk, viewer
+):
+    body = {"position": 590, "watched": [[0, 590]], "sent_at": 1}
+    response = client.post(progress_url(talk), json.dumps(body), content_type="application/json")
+    assert response.status_code == 403
+    assert "no viewing session" in response.json()["error"]
+    assert participation(viewer, talk).watched_intervals_ms == []
+    assert posttest_is_closed(client, talk)
+
+
+def test_it_credits_a_590_second_report_sent_right_after_the_page_opens_only_the_grace(
+    client, talk, viewer
+):
+    tab = Tab(client, talk, at=SOON)
+    tab.wait(1)
+    tab.played, tab.position = [[0, 590]], 590
+    assert tab.send().json()["watched_seconds"] == 12
+    assert posttest_is_closed(client, talk)
+
+
+def test_it_lets_an_honest_viewer_reach_the_requirement_at_normal_speed(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    progress = tab.play(536)
+    assert progress["watched_seconds"] == 536 and not progress["requirement_met"]
+    assert tab.play(4)["requirement_met"]
+    assert not posttest_is_closed(client, talk)
+
+
+def test_it_lets_an_honest_viewer_reach_the_requirement_at_double_speed(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    assert tab.play(272, rate=2)["requirement_met"]
+
+
+def test_it_lets_a_viewer_who_seeks_back_and_plays_at_one_and_a_half_speed_go_on(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    tab.play(100, rate=1.5)
+    tab.position = 60  # back to hear something again: nothing new, nothing lost
+    tab.play(100, rate=1.5)
+    assert tab.play(240, rate=1.5)["requirement_met"]
+
+
+def test_it_asks_for_a_new_session_after_a_long_pause_and_then_counts_on(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    tab.play(200)
+    tab.wait(6 * 60)
+    tab.wait(4)
+    start, tab.position = tab.position, tab.position + 4
+    tab.played = merged_intervals(tab.played + [[start, tab.position]])
+    expired = tab.send()
+    assert expired.status_code == 403
+    assert expired.json()["session"] == "expired"
+    with time_machine.travel(tab.now, tick=False):
+        tab.session = client.post(f"/activities/{talk.slug}/watch/session/").json()["session"]
+    assert tab.send().json()["watched_seconds"] == 204
+    assert tab.play(340)["requirement_met"]
+
+
+def test_it_credits_a_report_that_runs_ahead_of_the_clock_once_time_catches_up(client, talk, viewer):
+    tab = Tab(client, talk, at=SOON)
+    tab.play(100, rate=2)
+    # The browser's timers ran fast: 40 s played at 2× by the server's clock's 12 s.
+    tab.wait(12)
+    tab.played, tab.position = merged_intervals(tab.played + [[200, 240]]), 240
+    assert tab.send().json()["watched_seconds"] == 234
+    tab.wait(4)
+    assert tab.send().json()["watched_seconds"] == 240
+
+
+def test_it_counts_two_tabs_playing_different_halves_no_faster_than_one_tab_at_double_speed(
+    client, talk, viewer
+):
+    first, second = Tab(client, talk, at=SOON), Tab(client, talk, at=SOON)
+    second.position = 300
+    for _ in range(34):  # 136 s in which each tab plays 272 s at 2×
+        first.play(4, rate=2)
+        second.play(4, rate=2)
+    row = participation(viewer, talk)
+    assert intervals_total(row.watched_intervals_ms) <= 136 * 2 * 1000 + 10_000
+    assert not recording_requirement_met(participation=row)
+    # Reported again as the tabs go on, the rest counts as time allows.
+    for _ in range(35):
+        first.wait(4)
+        first.send()
+        second.wait(4)
+        second.send()
+    assert recording_requirement_met(participation=participation(viewer, talk))
+
+
+def test_it_lets_two_tabs_at_normal_speed_reach_the_requirement(client, talk, viewer):
+    first, second = Tab(client, talk, at=SOON), Tab(client, talk, at=SOON)
+    second.position = 300
+    for _ in range(68):
+        first.play(4)
+        second.play(4)
+    assert recording_requirement_met(participation=participation(viewer, talk))
+
+
+def test_it_refuses_a_session_of_another_learner(client, talk, viewer):
+    other = UserFactory()
+    ParticipationFactory(user=other, activity=talk)
+    theirs = viewing_session_open(participation=participation(other, talk)).token
+    response = report(client, talk, position=10, watched=[[0, 10]], session=theirs)
+    assert response.status_code == 403
+    assert response.json()["session"] == "forbidden"
+    assert participation(other, talk).watched_intervals_ms == []
+    assert participation(viewer, talk).watched_intervals_ms == []
+
+
+def test_it_refuses_a_session_of_another_activity(client, talk, viewer, lecture):
+    ParticipationFactory(user=viewer, activity=lecture)
+    other = viewing_session_open(participation=participation(viewer, lecture)).token
+    assert report(client, talk, position=10, watched=[[0, 10]], session=other).status_code == 403
+
+
+def test_it_refuses_an_unknown_session(client, talk, viewer):
+    response = report(client, talk, position=10, watched=[[0, 10]], session="not-a-session")
+    assert response.status_code == 403
+    assert response.json()["session"] == "expired"
+    assert participation(viewer, talk).watched_intervals_ms == []
+
+
+def test_it_closes_a_learners_quiet_and_surplus_sessions_when_the_page_opens_again(talk, viewer):
+    row = participation(viewer, talk)
+    quiet = viewing_session_open(participation=row, at=timezone.now() - datetime.timedelta(minutes=6))
+    for _ in range(8):
+        viewing_session_open(participation=row)
+    assert row.viewing_sessions.count() == 5
+    assert not row.viewing_sessions.filter(pk=quiet.pk).exists()
+
+
+def test_it_counts_a_stretch_that_ends_within_a_second_of_the_end_in_full(client, lecture, watcher):
+    Recording.objects.filter(activity=lecture).update(required_viewing_percent=100)
+    client.force_login(watcher)
+    body = report(client, lecture, position=99.2, watched=[[0, 99.2]]).json()
+    assert (body["watched_seconds"], body["percent"], body["requirement_met"]) == (100, 100, True)
+
+
+def test_it_offers_playback_speeds_up_to_the_rate_the_server_credits(client, talk, viewer):
+    page = client.get(f"/activities/{talk.slug}/watch/").content.decode()
+    assert 'data-max-rate="2"' in page
+    assert '<option value="2">2×</option>' in page
+    assert re.findall(r'<option value="([\d.]+)"', page)[-1] == "2"
+
+
+# --- When viewing is required, and when it is not ------------------------------------------
+
+
+def test_it_sends_a_learner_who_has_not_watched_from_the_evaluation_to_the_recording(client, talk, viewer):
+    response = client.get(f"/activities/{talk.slug}/evaluation/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/activities/{talk.slug}/watch/"
+    assert "Watch the recording before you complete the evaluation." in response.content.decode()
+    question = talk.evaluation.questions.get()
+    client.post(f"/activities/{talk.slug}/evaluation/", {f"q{question.pk}": "4"})
+    assert not EvaluationResponse.objects.filter(user=viewer).exists()
+
+
+def test_it_opens_the_evaluation_once_the_recording_is_watched(client, talk, viewer):
+    Participation.objects.filter(user=viewer).update(
+        watched_intervals_ms=[[0, TEN_MINUTES * 1000]], recording_completed_at=timezone.now()
+    )
+    assert client.get(f"/activities/{talk.slug}/evaluation/").status_code == 200
+
+
+def test_it_opens_the_evaluation_without_watching_where_staff_turned_viewing_off(client, provider, learner):
+    activity = complete_activity(requires_full_viewing=False)
+    ParticipationFactory(user=learner, activity=activity)
+    client.force_login(learner)
+    assert client.get(f"/activities/{activity.slug}/evaluation/").status_code == 200
+
+
+def test_it_claims_no_watching_where_staff_turned_viewing_off(client, provider, learner):
+    activity = complete_activity(requires_full_viewing=False)
+    ParticipationFactory(user=learner, activity=activity)
+    method = activity.method_of_participation()
+    assert method.startswith("You may watch the recording as much as you find useful. To earn credit, complete")
+    client.force_login(learner)
+    page = client.get(f"/activities/{activity.slug}/watch/").content.decode()
+    assert "Watch the recording (optional)" in page
+    assert "I have watched" not in page
+    assert "asks you to watch" not in page
+
+
+def test_it_requires_viewing_of_new_activities_by_default(provider):
+    activity = complete_activity()
+    assert activity.requires_full_viewing
+    assert "watch at least 90% of the recording" in activity.method_of_participation()
+
+
+def test_it_has_every_demo_activity_require_viewing_of_a_recording_it_can_measure():
+    for data in demo_activities(today=datetime.date(2026, 3, 1)):
+        assert data["requires_full_viewing"] is True, data["slug"]
+        recording = data["recording"]
+        assert recording["url"] == "/static/demo/welcome.webm"
+        # The demo video plays for 8.008 s, within the tolerance of the 8 s entered.
+        assert recording["duration_seconds"] == 8

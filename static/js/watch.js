@@ -1,5 +1,6 @@
-// The watch page's player: resume where the learner stopped, and report which parts of
-// the recording were actually played (seeking past a stretch does not count).
+// The watch page's player: resume where the learner stopped, show how much has been
+// watched while it plays, and report which parts of the recording were actually played
+// (seeking past a stretch does not count) under the page's viewing session.
 (function () {
   "use strict";
 
@@ -7,77 +8,198 @@
   if (!video) {
     return;
   }
-  var REPORT_EVERY_MS = 10000;
+  // Often enough that a reload or a closed laptop loses only a few seconds of viewing.
+  var REPORT_EVERY_MS = 4000;
   // A bigger jump between two "timeupdate" events than playback could make is a seek.
   var MAX_STEP_SECONDS = 3;
+  // Played stretches the server has not counted yet are sent again; this much difference
+  // is only rounding to whole milliseconds.
+  var ROUNDING_SECONDS = 0.05;
+  var REACHED = "You have watched enough; Continue is now available below the video.";
+  var NOT_SAVING = "Your progress is no longer being saved. Reload the page to go on.";
 
   var url = video.dataset.progressUrl;
+  var sessionUrl = video.dataset.sessionUrl;
+  var session = video.dataset.session;
   var csrfToken = video.dataset.csrfToken;
   var resumeAt = Number(video.dataset.resumeAt) || 0;
+  var duration = Number(video.dataset.duration) || 0;
+  var requiredPercent = Number(video.dataset.requiredPercent) || 0;
+  // The server credits viewing no faster than this, so the player plays no faster.
+  var maxRate = Number(video.dataset.maxRate) || 1;
   var status = document.getElementById("viewing-status");
   var meter = document.getElementById("viewing-meter");
+  var announcement = document.getElementById("viewing-announcement");
   var continueButton = document.getElementById("continue-button");
+  var rateSelect = document.getElementById("playback-rate");
 
   // Stretches played on this page, [start, end] in seconds, kept merged. Each report
   // sends all of them, so a lost or late report is made good by the next one.
   var watched = [];
-  var lastTime = null;
+  // What the server has counted so far, this page's reports included.
+  var saved = JSON.parse(video.dataset.watched || "[]");
+  var met = Boolean(continueButton && !continueButton.hidden);
+  // Where the player was at the last "timeupdate", or came to rest after a seek: playing
+  // counts from there, so the first moments after pressing play count too.
+  var lastTime = video.currentTime;
   var unsent = false;
+  var sending = false;
+  var stopped = false;
 
-  function addPlayed(start, end) {
-    watched.push([start, end]);
-    watched.sort(function (a, b) { return a[0] - b[0]; });
-    var merged = [];
-    watched.forEach(function (range) {
-      var previous = merged[merged.length - 1];
+  function merged(ranges) {
+    var result = [];
+    ranges.slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (range) {
+      var previous = result[result.length - 1];
       if (previous && range[0] <= previous[1]) {
         previous[1] = Math.max(previous[1], range[1]);
       } else {
-        merged.push([range[0], range[1]]);
+        result.push([range[0], range[1]]);
       }
     });
-    watched = merged;
-    unsent = true;
+    return result;
   }
 
-  function show(progress) {
-    if (status) {
-      status.textContent = progress.status;
-    }
-    if (meter) {
-      meter.value = progress.percent;
-      meter.textContent = progress.percent + "%";
-    }
-    if (progress.requirement_met && continueButton) {
-      continueButton.hidden = false;
-    }
+  function total(ranges) {
+    return ranges.reduce(function (sum, range) {
+      return sum + Math.max(0, Math.min(range[1], duration) - range[0]);
+    }, 0);
   }
 
-  function report(leaving) {
-    if (!unsent) {
+  // As courses.models.format_duration writes it, so the text reads the same either way.
+  function formatDuration(seconds) {
+    seconds = Math.floor(seconds);
+    var hours = Math.floor(seconds / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var secs = seconds % 60;
+    var parts = hours ? [hours + " h"] : [];
+    if (minutes) {
+      parts.push(minutes + " min");
+    }
+    if (secs && !hours) {
+      parts.push(secs + " s");
+    }
+    return parts.join(" ") || "0 s";
+  }
+
+  function statusText(seconds) {
+    var percent = Math.floor((seconds * 100) / duration);
+    var text = "You have watched " + formatDuration(Math.round(seconds)) + " of " +
+      formatDuration(duration) + " (" + percent + "%).";
+    if (!requiredPercent) {
+      return text;
+    }
+    if (met) {
+      return text + " That is enough to continue.";
+    }
+    var remaining = Math.max(0, Math.ceil((requiredPercent * duration) / 100 - seconds - 1e-9));
+    if (remaining === 0) {
+      return text + " Saving your progress…";
+    }
+    return text + " Watch " + formatDuration(remaining) + " more to reach " + requiredPercent +
+      "% and continue.";
+  }
+
+  // The page's own count: what played here merged with what the server already had.
+  function showProgress() {
+    if (!duration) {
       return;
     }
-    unsent = false;
-    fetch(url, {
+    var seconds = total(merged(watched.concat(saved)));
+    if (meter) {
+      meter.value = Math.floor((seconds * 100) / duration);
+      meter.textContent = meter.value + "%";
+    }
+    if (status) {
+      status.textContent = statusText(seconds);
+    }
+  }
+
+  function announce(text) {
+    if (announcement) {
+      announcement.textContent = text;
+    }
+  }
+
+  function addPlayed(start, end) {
+    watched = merged(watched.concat([[start, end]]));
+    unsent = true;
+    showProgress();
+  }
+
+  function accepted(progress) {
+    saved = progress.watched;
+    if (progress.requirement_met && !met) {
+      met = true;
+      if (continueButton) {
+        continueButton.hidden = false;
+        announce(REACHED);
+      }
+    }
+    // A report that ran ahead of the server's clock was counted only in part.
+    if (total(merged(watched.concat(saved))) - total(saved) > ROUNDING_SECONDS) {
+      unsent = true;
+    }
+    showProgress();
+  }
+
+  function post(target, body, leaving) {
+    return fetch(target, {
       method: "POST",
       credentials: "same-origin",
       keepalive: leaving,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-      body: JSON.stringify({
-        position: video.currentTime,
-        watched: watched,
-        sent_at: Date.now()
-      })
-    })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (progress) {
-        if (progress) {
-          show(progress);
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        return { ok: response.ok, answer: answer };
+      });
+    });
+  }
+
+  // The session ended during a long pause: the next report goes out under a new one.
+  function renewSession() {
+    return post(sessionUrl, {}, false).then(function (result) {
+      if (result.ok) {
+        session = result.answer.session;
+        unsent = true;
+      } else {
+        stop();
+      }
+    });
+  }
+
+  function stop() {
+    stopped = true;
+    announce(NOT_SAVING);
+  }
+
+  function report(leaving) {
+    if (!unsent || stopped || (sending && !leaving)) {
+      return;
+    }
+    unsent = false;
+    sending = true;
+    post(url, {
+      session: session,
+      position: video.currentTime,
+      watched: watched,
+      sent_at: Date.now()
+    }, leaving)
+      .then(function (result) {
+        if (result.ok) {
+          accepted(result.answer);
+        } else if (result.answer.session === "expired") {
+          return renewSession();
+        } else if (result.answer.session) {
+          stop();
         }
       })
       .catch(function () {
         // Offline for a moment: the next report carries everything again.
         unsent = true;
+      })
+      .then(function () {
+        sending = false;
       });
   }
 
@@ -99,8 +221,22 @@
     lastTime = null;
   });
   video.addEventListener("seeked", function () {
+    lastTime = video.currentTime;
     unsent = true;
   });
+  video.addEventListener("ratechange", function () {
+    if (video.playbackRate > maxRate) {
+      video.playbackRate = maxRate;
+    }
+    if (rateSelect) {
+      rateSelect.value = String(video.playbackRate);
+    }
+  });
+  if (rateSelect) {
+    rateSelect.addEventListener("change", function () {
+      video.playbackRate = Math.min(Number(rateSelect.value) || 1, maxRate);
+    });
+  }
   video.addEventListener("pause", function () { report(false); });
   video.addEventListener("ended", function () { report(false); });
   window.addEventListener("pagehide", function () { report(true); });

@@ -1,4 +1,6 @@
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -13,8 +15,21 @@ DEMO_PASSWORD = "demo-learner-2026"
 class Command(BaseCommand):
     help = "Load the demo catalog, a demo learner and a staff login (safe to run again)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Run even with DJANGO_ENV=production (the demo logins' password is public).",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        if settings.PRODUCTION and not options["allow_production"]:
+            raise CommandError(
+                "load_demo refuses to run with DJANGO_ENV=production: it adds demo activities and "
+                "a superuser whose password is published in the README. Pass --allow-production "
+                "if you really mean to."
+            )
         if not Provider.objects.exists():
             Provider.objects.create(
                 name="Demo Medical School",
@@ -38,16 +53,22 @@ class Command(BaseCommand):
                            certificate_name="Casey Morgan", degree="MEd",
                            profession=User.Profession.OTHER, is_staff=True, is_superuser=True)
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(activities)} demo activities."))
-        self.stdout.write(f"Demo learner: {learner.email} / {DEMO_PASSWORD}")
-        self.stdout.write(f"Staff login:  {staff.email} / {DEMO_PASSWORD}  (admin at /admin/)")
+        self.stdout.write(f"Demo learner: {_login(*learner)}")
+        self.stdout.write(f"Staff login:  {_login(*staff)}  (admin at /admin/)")
 
     def _user(self, email, **fields):
-        user = User.objects.filter(email=email).first() or User(email=email)
-        for name, value in fields.items():
-            setattr(user, name, value)
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
+        """(the demo login, whether it was created now). It is created with the demo
+        password when absent; an existing account is left as it is, since whoever uses it
+        may have changed the published password."""
+        user, created = User.objects.get_or_create(
+            email=email, defaults={**fields, "password": make_password(DEMO_PASSWORD)}
         )
-        return user
+        if created:
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        return user, created
+
+
+def _login(user, created):
+    if created:
+        return f"{user.email} / {DEMO_PASSWORD}"
+    return f"{user.email} (already there; its password was left unchanged)"
