@@ -9,6 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # A pinned evening in the provider's zone: 03:30 UTC is 22:30 the day before in New York,
 # when the machine's UTC date is already "tomorrow" for the provider.
 PROVIDER_EVENING_UTC ?= 03:30:00
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 
 .PHONY: demo test install system-packages
 
@@ -32,7 +33,10 @@ demo: install
 test: install
 	./scripts/system-packages.sh --tests
 	./scripts/services.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest
-	@echo "Again at $(PROVIDER_EVENING_UTC) UTC (evening in New York), without the browser and worker tests:"
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	  faketime "$$(date -u +%F) $(PROVIDER_EVENING_UTC)" $(BIN)/python -m pytest -q -m "not browser and not worker"
+	@echo "Unit and page tests, one process per core:"
+	$(TEST_ENV) $(BIN)/python -m pytest -n auto -m "not browser and not worker"
+	@echo "Browser and real-worker tests, one at a time (they play video and start processes):"
+	$(TEST_ENV) $(BIN)/python -m pytest -m "browser or worker"
+	@echo "Unit and page tests again at $(PROVIDER_EVENING_UTC) UTC, evening in New York:"
+	$(TEST_ENV) faketime "$$(date -u +%F) $(PROVIDER_EVENING_UTC)" \
+	  $(BIN)/python -m pytest -q -n auto -m "not browser and not worker"

@@ -48,11 +48,6 @@ COUNTED_MODELS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def load_demo():
     out = io.StringIO()
     call_command("load_demo", stdout=out)
