@@ -6,7 +6,8 @@ Runs outside the test suite, on PostgreSQL and Redis (started by `make test` or 
 
 It uses its own database (`lms_bench`, created and migrated if missing) and Redis
 database 13. In one run, in alternating rounds so both sides see the same machine load:
-  1. bare: WeasyPrint rendering the same certificate HTML, in this process, `count` times;
+  1. bare: WeasyPrint rendering the same certificate HTML, with the same PDF options
+     (PDF/UA), in this process, `count` times;
   2. worker: one worker process (concurrency 1, consuming the certificate queue; the
      "certificate ready" e-mails wait in their own queue) issuing `count` pending
      certificates, from the first enqueue until the last is issued (warmed up first).
@@ -100,7 +101,9 @@ def main():
     def bare_round():
         started = time.perf_counter()
         for _ in range(count):
-            HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=pdf_module._font_config)
+            HTML(string=html).write_pdf(
+                stylesheets=[stylesheet], font_config=pdf_module._font_config, **pdf_module.PDF_OPTIONS
+            )
         return time.perf_counter() - started
 
     bare_round()

@@ -18,6 +18,7 @@ from courses.models import (
     format_credits,
     local_date,
     recording_requirement_met,
+    recording_requirement_met_at,
 )
 from quizzes.models import (
     attempt_within_credit_window,
@@ -193,7 +194,11 @@ def credit_gate(*, user, activity, at=None):
     window = activity_credit_window(activity, at=at, provider=provider)
     if window != CreditWindow.OPEN:
         gate.reasons.append(window.label)
-    participation = Participation.objects.filter(user=user, activity=activity).first()
+    participation = (
+        Participation.objects.select_related("viewing_accommodation")
+        .filter(user=user, activity=activity)
+        .first()
+    )
     if participation is None:
         gate.reasons.append("You have not started this activity.")
         return gate
@@ -201,7 +206,7 @@ def credit_gate(*, user, activity, at=None):
     if not recording_requirement_met(participation=participation):
         gate.reasons.append("Watch the whole recording first.")
     elif activity.requires_full_viewing:
-        moments.append(participation.recording_completed_at)
+        moments.append(recording_requirement_met_at(participation=participation))
     response = evaluation_response_of(user=user, activity=activity)
     if response is None:
         gate.reasons.append("Complete the activity evaluation.")

@@ -34,9 +34,16 @@ def qr_data_uri(url):
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+# PDF/UA-1 tags the PDF so a screen reader reads it in order: a structure tree (headings,
+# tables with their headers, figures with the images' alt texts), /Lang from <html lang>,
+# the <title> shown as the window title. It needs no other option: the embedded font
+# subsets are enough (never full_fonts, see STACK.md). Measured: 1-3% more render time.
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
+
+
 def html_to_pdf(html, *, stylesheet):
     return HTML(string=html, base_url=str(STYLES_DIR)).write_pdf(
-        stylesheets=[_stylesheet(stylesheet)], font_config=_font_config
+        stylesheets=[_stylesheet(stylesheet)], font_config=_font_config, **PDF_OPTIONS
     )
 
 

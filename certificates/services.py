@@ -14,9 +14,12 @@ STUCK_AFTER = datetime.timedelta(minutes=10)
 
 
 class ClaimRefused(Exception):
-    def __init__(self, reasons):
+    """`field` names the claim form's field the reasons are about (None: the claim as a whole)."""
+
+    def __init__(self, reasons, field=None):
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+        self.field = field
 
 
 def parse_credits(value):
@@ -42,7 +45,7 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
     if gate.reasons:
         raise ClaimRefused(gate.reasons)
     if not attested:
-        raise ClaimRefused(["Please confirm the attestation."])
+        raise ClaimRefused(["Please confirm the attestation."], field="attest")
     provider = Provider.current()
     texts = activity.texts(provider)
     frozen = dict(
@@ -64,7 +67,8 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
         credits = parse_credits(credits) if credits is not None else None
         if not claimable_credit_is_valid(credits=credits, activity=activity):
             raise ClaimRefused(
-                [f"Claim between 0.25 and {activity.credits_display} credits, in steps of 0.25."]
+                [f"Claim between 0.25 and {activity.credits_display} credits, in steps of 0.25."],
+                field="credits",
             )
         frozen.update(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=credits)
     else:

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 
 from courses.views import page_activity
 
@@ -19,6 +20,7 @@ def claim(request, slug):
     if gate.certificate is not None:
         return redirect(gate.certificate)
     errors = []
+    error_field = None
     if request.method == "POST":
         try:
             certificate = certificate_claim(
@@ -29,8 +31,11 @@ def claim(request, slug):
             )
         except ClaimRefused as refusal:
             errors = refusal.reasons
+            error_field = refusal.field
         else:
-            messages.success(request, "Your claim is recorded. Your certificate is being prepared.")
+            # The certificate page says whether the PDF is still being prepared: with an
+            # eager worker it is issued before that page renders, so this must not say so.
+            messages.success(request, "Your claim is recorded.")
             return redirect(certificate)
     return render(
         request,
@@ -38,7 +43,8 @@ def claim(request, slug):
         {
             "activity": activity,
             "gate": gate,
-            "errors": errors,
+            "errors": [{"message": error, "anchor": error_field or ""} for error in errors],
+            "error_field": error_field,
             "credits": request.POST.get("credits", activity.credits_display),
             "credit_options": _credit_options(activity),
         },
@@ -66,7 +72,10 @@ def detail(request, number):
 @login_required
 def status(request, number):
     certificate = _own_certificate(request, number)
-    return JsonResponse({"state": certificate.state, "ready": certificate.is_ready})
+    # The waiting page swaps this in place of its status region: no reload, so the
+    # live region announces it and a screen reader is not thrown back to the top.
+    html = render_to_string("certificates/_status.html", {"certificate": certificate}, request=request)
+    return JsonResponse({"state": certificate.state, "ready": certificate.is_ready, "html": html})
 
 
 @login_required

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
 from .models import (
     Activity,
@@ -12,6 +13,7 @@ from .models import (
     Recording,
     Resource,
     Series,
+    ViewingAccommodation,
     faculty_problems,
     objectives_problems,
 )
@@ -83,6 +85,8 @@ class RecordingInline(admin.StackedInline):
         "required_viewing_percent",
         "captions",
         "captions_url",
+        "descriptions",
+        "descriptions_url",
         "transcript",
     ]
 
@@ -106,6 +110,29 @@ class ParticipationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ViewingAccommodation)
+class ViewingAccommodationAdmin(admin.ModelAdmin):
+    """Staff let one learner read the transcript instead of watching, saying why."""
+
+    list_display = ["participation", "granted_by", "granted_at"]
+    list_select_related = ["participation__user", "participation__activity", "granted_by"]
+    search_fields = ["participation__user__email", "participation__activity__title"]
+    raw_id_fields = ["participation"]
+    fields = ["participation", "reason", "granted_by", "granted_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A grant is a record of who allowed what and why: revoke it by deleting it.
+        if obj is not None:
+            return self.fields
+        return ["granted_by", "granted_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+            obj.granted_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Provider)

@@ -542,21 +542,29 @@ def validate_video_upload(value):
         )
 
 
-def validate_captions_upload(value):
+def _validate_webvtt_upload(value, *, noun):
     if not _is_new_upload(value):
         return
     if value.size > CAPTIONS_MAX_BYTES:
         raise ValidationError(
-            f"This captions file is larger than {CAPTIONS_MAX_BYTES // (1024 * 1024)} MB."
+            f"This {noun.lower()} file is larger than {CAPTIONS_MAX_BYTES // (1024 * 1024)} MB."
         )
     try:
         text = _file_head(value, CAPTIONS_MAX_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError("Captions must be a WebVTT file saved as UTF-8 text.") from None
+        raise ValidationError(f"{noun} must be a WebVTT file saved as UTF-8 text.") from None
     if not WEBVTT_SIGNATURE.match(text):
         raise ValidationError(
-            "Captions must be a WebVTT file: its first line must start with WEBVTT."
+            f"{noun} must be a WebVTT file: its first line must start with WEBVTT."
         )
+
+
+def validate_captions_upload(value):
+    _validate_webvtt_upload(value, noun="Captions")
+
+
+def validate_descriptions_upload(value):
+    _validate_webvtt_upload(value, noun="Audio descriptions")
 
 
 def video_embed_url(url):
@@ -618,6 +626,21 @@ class Recording(models.Model):
     captions_url = models.CharField(
         max_length=500, blank=True, help_text="Instead of an upload: the URL or path of a .vtt file."
     )
+    descriptions = models.FileField(
+        "audio descriptions",
+        upload_to="recordings/descriptions/",
+        max_length=255,
+        blank=True,
+        validators=[FileExtensionValidator(["vtt"]), validate_descriptions_upload],
+        help_text="WebVTT audio descriptions (.vtt): what the video shows, for learners who "
+        "cannot see it, read out by their screen reader while the recording plays.",
+    )
+    descriptions_url = models.CharField(
+        "audio descriptions URL",
+        max_length=500,
+        blank=True,
+        help_text="Instead of an upload: the URL or path of a .vtt file.",
+    )
     duration_seconds = models.PositiveIntegerField(
         default=0, help_text="Length of the recording. Viewing progress is measured against it."
     )
@@ -648,6 +671,12 @@ class Recording(models.Model):
             errors["captions_url"] = "Give either uploaded captions or a captions URL, not both."
         elif self.captions_url and _url_error(self.captions_url):
             errors["captions_url"] = _url_error(self.captions_url)
+        if self.descriptions and self.descriptions_url:
+            errors["descriptions_url"] = (
+                "Give either uploaded audio descriptions or their URL, not both."
+            )
+        elif self.descriptions_url and _url_error(self.descriptions_url):
+            errors["descriptions_url"] = _url_error(self.descriptions_url)
         activity = getattr(self, "activity", None)
         if activity is not None and activity.requires_full_viewing:
             if self.embed_url:
@@ -688,6 +717,12 @@ class Recording(models.Model):
         if self.captions:
             return self._file_url("captions")
         return self.captions_url
+
+    @property
+    def descriptions_src(self):
+        if self.descriptions:
+            return self._file_url("descriptions")
+        return self.descriptions_url
 
     @property
     def trackable(self):
@@ -760,6 +795,44 @@ class ViewingSession(models.Model):
 
     def __str__(self):
         return f"Viewing session of {self.participation}"
+
+
+class ViewingAccommodation(models.Model):
+    """Staff's leave for one learner to read the transcript instead of playing a recording
+    the activity requires them to watch (e.g. a learner who cannot use the player).
+
+    Granting it meets the viewing requirement from granted_at on; the reason stays on
+    record as the evidence for credit that viewing reports are for everyone else.
+    """
+
+    participation = models.OneToOneField(
+        Participation, on_delete=models.CASCADE, related_name="viewing_accommodation"
+    )
+    reason = models.TextField(help_text="Why this learner reads the transcript instead.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Transcript instead of viewing for {self.participation}"
+
+    def clean(self):
+        participation = getattr(self, "participation", None)
+        if participation is None:
+            return
+        activity = participation.activity
+        if not activity.requires_full_viewing:
+            raise ValidationError({
+                "participation": "This activity does not require viewing, so there is "
+                "nothing to accommodate."
+            })
+        recording = getattr(activity, "recording", None)
+        if recording is None or not recording.transcript.strip():
+            raise ValidationError({
+                "participation": "This activity's recording has no transcript to read "
+                "instead; add one first."
+            })
 
 
 class SavedActivity(models.Model):
@@ -976,19 +1049,39 @@ def recording_viewing(*, participation, activity):
     )
 
 
-def recording_requirement_met(*, participation):
-    """Whether the learner has watched enough of the recording to go on.
+def viewing_accommodation_of(*, participation):
+    try:
+        return participation.viewing_accommodation
+    except ViewingAccommodation.DoesNotExist:
+        return None
 
-    Only activities that require full viewing ask anything. Then the learner must have
-    played the recording's required share (90% unless staff set another), measured
-    against its current duration, and recording_completed_at dates when they did.
+
+def recording_requirement_met_at(*, participation):
+    """When the learner met the viewing requirement of an activity that requires full
+    viewing, or None while they have not.
+
+    They meet it by playing the recording's required share (90% unless staff set
+    another), measured against its current duration, and recording_completed_at dates
+    when they did; or by a viewing accommodation, from when staff granted it. Whichever
+    came first counts, so granting one later never moves a completion date.
     """
-    activity = participation.activity
-    if not activity.requires_full_viewing:
+    moments = []
+    if participation.recording_completed_at is not None and recording_viewing(
+        participation=participation, activity=participation.activity
+    ).reached:
+        moments.append(participation.recording_completed_at)
+    accommodation = viewing_accommodation_of(participation=participation)
+    if accommodation is not None:
+        moments.append(accommodation.granted_at)
+    return min(moments, default=None)
+
+
+def recording_requirement_met(*, participation):
+    """Whether the learner may go on past the recording: always where the activity does
+    not require full viewing, otherwise once recording_requirement_met_at dates it."""
+    if not participation.activity.requires_full_viewing:
         return True
-    if participation.recording_completed_at is None:
-        return False
-    return recording_viewing(participation=participation, activity=activity).reached
+    return recording_requirement_met_at(participation=participation) is not None
 
 
 def local_date(moment, *, provider=None):

@@ -122,4 +122,9 @@ def activity_for_page(*, slug):
 def participation_of(*, user, activity):
     if not user.is_authenticated:
         return None
-    return Participation.objects.filter(user=user, activity=activity).first()
+    # The accommodation comes along: the viewing requirement asks for it.
+    return (
+        Participation.objects.select_related("viewing_accommodation")
+        .filter(user=user, activity=activity)
+        .first()
+    )

@@ -210,7 +210,9 @@ def _live_session(*, participation, token, at):
         )
     if session.participation_id != participation.pk:
         raise ViewingSessionRefused(
-            "This viewing session belongs to another learner or activity.", code="forbidden"
+            "This viewing session belongs to another learner or activity. Reload the page to "
+            "go on saving your progress.",
+            code="forbidden",
         )
     if not viewing_session_live(session=session, at=at):
         raise ViewingSessionRefused(

@@ -20,7 +20,9 @@ from .models import (
     SavedActivity,
     activity_credit_window,
     media_type,
+    recording_requirement_met,
     recording_viewing,
+    viewing_accommodation_of,
 )
 from .selectors import (
     activity_for_page,
@@ -136,6 +138,18 @@ def activity_start(request, slug):
     return redirect("courses:watch", slug=activity.slug)
 
 
+def transcript(request, slug):
+    """The recording's transcript as a page of its own, readable before starting or
+    instead of playing, for whoever may see the activity page."""
+    activity = page_activity(request, slug)
+    recording = getattr(activity, "recording", None)
+    if recording is None or not recording.transcript.strip():
+        raise Http404("This recording has no transcript.")
+    return render(
+        request, "courses/transcript.html", {"activity": activity, "recording": recording}
+    )
+
+
 @login_required
 def watch(request, slug):
     activity = page_activity(request, slug)
@@ -163,7 +177,9 @@ def watch(request, slug):
             "recording": recording,
             "participation": participation,
             "viewing": viewing,
-            "may_continue": viewing.reached or not activity.requires_full_viewing,
+            "may_continue": recording_requirement_met(participation=participation),
+            "accommodation": activity.requires_full_viewing
+            and viewing_accommodation_of(participation=participation),
             "track_progress": track_progress,
             "viewing_session": viewing_session_open(participation=participation)
             if track_progress
@@ -179,11 +195,22 @@ def _seconds(intervals_ms):
     return [[start / 1000, end / 1000] for start, end in intervals_ms]
 
 
+def logged_out_response():
+    # "session" tells the player that logging in again, not a new page, is what helps.
+    return JsonResponse(
+        {
+            "error": "You have been logged out; log in again to save your progress.",
+            "session": "logged_out",
+        },
+        status=403,
+    )
+
+
 @require_POST
 def watch_progress(request, slug):
     """A progress report from the player (static/js/watch.js), answered with the new totals."""
     if not request.user.is_authenticated:
-        return JsonResponse({"error": "Log in to save your progress."}, status=403)
+        return logged_out_response()
     activity = page_activity(request, slug)
     try:
         report = json.loads(request.body)
@@ -205,7 +232,7 @@ def watch_progress(request, slug):
 def watch_session(request, slug):
     """A new viewing session for a watch page whose session ended during a long pause."""
     if not request.user.is_authenticated:
-        return JsonResponse({"error": "Log in to save your progress."}, status=403)
+        return logged_out_response()
     activity = page_activity(request, slug)
     if activity.status == Activity.Status.ARCHIVED:
         return JsonResponse({"error": "This activity has been archived."}, status=400)

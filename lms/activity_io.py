@@ -233,8 +233,9 @@ def _activity_import(r):
 
 
 def _recording_import(r, activity):
-    """Create, update or remove the recording. An uploaded video or captions file is kept
-    unless the JSON names a URL to use instead: the JSON cannot carry the file itself."""
+    """Create, update or remove the recording. An uploaded video, captions or audio
+    descriptions file is kept unless the JSON names a URL to use instead: the JSON cannot
+    carry the file itself."""
     existing = Recording.objects.filter(activity=activity).first()
     if r.data.get("recording") is None:
         if existing:
@@ -250,6 +251,9 @@ def _recording_import(r, activity):
     recording.captions_url = rec.url("captions_url", allow_path=True)
     if recording.captions_url:
         recording.captions = ""
+    recording.descriptions_url = rec.url("descriptions_url", allow_path=True)
+    if recording.descriptions_url:
+        recording.descriptions = ""
     recording.duration_seconds = rec.integer("duration_seconds", default=0)
     recording.required_viewing_percent = rec.integer("required_viewing_percent", default=90, minimum=1)
     if recording.required_viewing_percent > 100:
@@ -476,6 +480,7 @@ def activity_export(activity):
         data["recording"] = {
             "url": recording.url,
             "captions_url": recording.captions_url,
+            "descriptions_url": recording.descriptions_url,
             "duration_seconds": recording.duration_seconds,
             "required_viewing_percent": recording.required_viewing_percent,
             "transcript": recording.transcript,

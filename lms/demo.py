@@ -10,6 +10,7 @@ SERIES = "Addressing Health Disparities: Clinical Insights on Race and Social Ju
 DEMO_RECORDING = {
     "url": "/static/demo/welcome.webm",
     "captions_url": "/static/demo/welcome.vtt",
+    "descriptions_url": "",
     "duration_seconds": 8,
     "required_viewing_percent": 90,
     "transcript": (

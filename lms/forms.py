@@ -15,6 +15,10 @@ BOARD_FIELDS = [
 
 
 class ProfileForm(forms.ModelForm):
+    # Labels of required fields carry this class, which site.css marks "(required)" before
+    # the first submit; the inputs carry `required` for assistive technology.
+    required_css_class = "required"
+
     class Meta:
         model = User
         fields = [

@@ -70,6 +70,7 @@ if PRODUCTION and not os.environ.get("ALLOWED_HOSTS", "").strip():
     # With DEBUG off and no hosts, every request would be refused with a 400.
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "lms.views.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [

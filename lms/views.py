@@ -2,11 +2,12 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import csrf
 from django.views.decorators.http import require_POST
 
 from certificates.pdf import html_to_pdf
@@ -15,8 +16,26 @@ from courses.forms import CatalogFilterForm
 from courses.models import Activity, Provider
 from courses.selectors import learner_marks, saved_activities_of, with_windows
 from courses.services import SavedSearchInvalid, saved_search_create, saved_search_delete
+from courses.views import logged_out_response
 
 from .forms import ProfileForm, TranscriptPeriodForm
+
+
+def csrf_failure(request, reason=""):
+    """Django's refusal of a POST without a valid CSRF token, said in JSON to the
+    scripts that post JSON (the watch page's progress reports), so they can tell the
+    learner what happened: usually their session ended and took the token with it."""
+    if request.content_type != "application/json":
+        return csrf.csrf_failure(request, reason=reason)
+    if not request.user.is_authenticated:
+        return logged_out_response()
+    return JsonResponse(
+        {
+            "error": "This page is out of date; reload it to go on saving your progress.",
+            "session": "stale",
+        },
+        status=403,
+    )
 
 
 @login_required

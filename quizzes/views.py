@@ -151,7 +151,6 @@ def _posttest_submit(request, activity, posttest):
             items=items,
             selected=answers,
             missing=missing,
-            error="Please answer every question before you submit.",
         )
     try:
         attempt_submit(attempt_id=attempt.pk, user=request.user, answers=answers)
@@ -180,7 +179,7 @@ def _credit_note(attempt, activity, provider):
 
 
 def _posttest_page(
-    request, activity, standing, *, attempt=None, items=None, selected=None, missing=(), error="", notice=""
+    request, activity, standing, *, attempt=None, items=None, selected=None, missing=(), notice=""
 ):
     """The post-test page: a live attempt's questions (and nothing that gives away the
     answers), or else the result of the attempt that counts with what comes next."""
@@ -193,7 +192,6 @@ def _posttest_page(
         "passed": standing.passed,
         "out_of_attempts": standing.out_of_attempts,
         "provider": provider,
-        "error": error,
         "notice": notice,
     }
     if attempt is not None:
@@ -207,6 +205,15 @@ def _posttest_page(
                 "choices": [(choice, choice.pk in selected.get(question.pk, ())) for choice in choices],
             }
             for question, choices in (items or attempt_questions(attempt=attempt))
+        ]
+        # The error summary links each unanswered question to its first choice.
+        context["missing_errors"] = [
+            {
+                "message": f"Answer question {number} before you submit.",
+                "anchor": f"question-{item['question'].pk}-0",
+            }
+            for number, item in enumerate(context["questions"], start=1)
+            if item["missing"]
         ]
         return render(request, "quizzes/posttest.html", context)
     shown = standing.passed or standing.latest

@@ -1,7 +1,10 @@
 import io
+import subprocess
 
 import pytest
+from django.test import override_settings
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject
 
 from courses.models import provider_today
 from lms.celery import app as celery_app
@@ -9,6 +12,14 @@ from lms.celery import app as celery_app
 from . import factories
 
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """PBKDF2's million rounds guard stored passwords; in tests they only cost half a
+    second per factory user."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +61,28 @@ def activity(provider):
 def pdf_text(content):
     """All text of a PDF, as pypdf extracts it."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def pdf_structure(content):
+    """The structure elements (tags) of a tagged PDF, in reading order, as pypdf dictionaries."""
+    elements = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, ArrayObject):
+            for kid in node:
+                walk(kid)
+        elif isinstance(node, DictionaryObject) and "/S" in node:
+            elements.append(node)
+            walk(node.get("/K", ArrayObject()))
+
+    walk(PdfReader(io.BytesIO(content)).trailer["/Root"]["/StructTreeRoot"]["/K"])
+    return elements
+
+
+def pdfinfo(content, tmp_path):
+    """poppler's pdfinfo of a PDF, as a dictionary of its "Key: value" lines."""
+    path = tmp_path / "info.pdf"
+    path.write_bytes(content)
+    output = subprocess.run(["pdfinfo", path], capture_output=True, text=True, check=True).stdout
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in output.splitlines())}

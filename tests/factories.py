@@ -19,6 +19,7 @@ from courses.models import (
     SavedActivity,
     SavedSearch,
     Series,
+    ViewingAccommodation,
     provider_today,
 )
 from lms.models import User
@@ -175,6 +176,18 @@ class ParticipationFactory(factory.django.DjangoModelFactory):
             ),
             recording_completed_at=factory.LazyFunction(timezone.now),
         )
+
+
+class ViewingAccommodationFactory(factory.django.DjangoModelFactory):
+    """Staff's leave for the learner to read the transcript instead of watching."""
+
+    class Meta:
+        model = ViewingAccommodation
+
+    participation = factory.SubFactory(ParticipationFactory)
+    reason = "Uses a screen reader; reads the transcript instead of the video."
+    granted_by = factory.SubFactory(UserFactory, is_staff=True)
+    granted_at = factory.LazyFunction(timezone.now)
 
 
 class EvaluationResponseFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from certificates.models import Certificate
 from certificates.services import certificate_claim
-from courses.models import Participation
+from courses.models import Participation, Recording
 
 from . import factories
 from .browser import check_page
@@ -78,6 +78,14 @@ def profile_state():
     return "/me/profile/", factories.UserFactory(), "Save profile"
 
 
+def transcript_state():
+    activity = complete_activity()
+    Recording.objects.filter(activity=activity).update(
+        transcript="Welcome to this recording.\n\nThank you for learning with us."
+    )
+    return f"/activities/{activity.slug}/transcript/", None, "Thank you for learning with us."
+
+
 def signup_state():
     return "/accounts/signup/", None, None
 
@@ -93,6 +101,7 @@ PAGES = {
     "verify": verify_state,
     "profile": profile_state,
     "signup": signup_state,
+    "transcript": transcript_state,
 }
 
 

@@ -5,9 +5,10 @@ import pytest
 from playwright.sync_api import expect
 
 from certificates.issuing import certificate_issue
+from certificates.models import Certificate
 from certificates.services import certificate_claim
 
-from .browser import check_page
+from .browser import assert_accessible, check_page
 from .factories import complete_activity, learner_ready_to_claim
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,13 +34,54 @@ def test_the_empty_transcript_points_to_the_catalog(provider, open_page, axe, le
                expect_text="No certificates yet")
 
 
-def test_the_certificate_page_updates_itself_when_the_pdf_is_ready(provider, open_page, axe, monkeypatch):
-    # No worker picks the task up: the certificate stays pending until the test issues it.
+@pytest.fixture
+def waiting(provider, open_page, monkeypatch):
+    """A pending certificate's page, open and marked: a reload would lose window.__marker."""
+    # No worker picks the task up: the certificate stays pending until the test changes it.
+    monkeypatch.setattr("certificates.tasks.render_certificate.delay", lambda certificate_id: None)
+    certificate = claimed()
+    page = open_page("desktop", certificate.user)
+    page.goto(f"/certificates/{certificate.number}/")
+    region = page.locator("main [role=status]")
+    expect(region).to_have_attribute("aria-live", "polite")
+    expect(region).to_contain_text("being prepared")
+    page.evaluate("window.__marker = 1")
+    navigations = []
+
+    def navigated(frame):
+        navigations.append(frame.url)
+
+    page.on("framenavigated", navigated)
+    yield certificate, page, region, navigations
+    # The page serves the whole run.
+    page.remove_listener("framenavigated", navigated)
+
+
+def test_it_passes_axe_while_the_certificate_is_being_prepared(provider, open_page, axe, monkeypatch):
     monkeypatch.setattr("certificates.tasks.render_certificate.delay", lambda certificate_id: None)
     certificate = claimed()
     check_page(open_page, axe, name="certificate-pending", path=f"/certificates/{certificate.number}/",
                user=certificate.user, expect_text="being prepared")
-    page = open_page("desktop", certificate.user)
-    page.goto(f"/certificates/{certificate.number}/")
+
+
+def test_it_puts_the_download_in_the_live_region_without_a_reload(waiting, axe):
+    certificate, page, region, navigations = waiting
     certificate_issue(certificate_id=certificate.pk)
-    expect(page.get_by_role("link", name="Download certificate (PDF)")).to_be_visible(timeout=10_000)
+    download = region.get_by_role("link", name="Download certificate (PDF)")
+    expect(download).to_be_visible(timeout=10_000)
+    expect(download).to_have_attribute("href", f"/certificates/{certificate.number}/pdf/")
+    expect(region).to_contain_text("Your certificate is ready.")
+    expect(region).not_to_contain_text("being prepared")
+    assert page.evaluate("window.__marker") == 1
+    assert navigations == []
+    assert_accessible(axe, page, "certificate-ready-in-place")
+
+
+def test_it_shows_a_failed_render_in_the_live_region_without_a_reload(waiting, axe):
+    certificate, page, region, navigations = waiting
+    Certificate.objects.filter(pk=certificate.pk).update(state=Certificate.State.FAILED)
+    expect(region).to_contain_text("We could not prepare your certificate yet", timeout=10_000)
+    expect(region).not_to_contain_text("being prepared")
+    assert page.evaluate("window.__marker") == 1
+    assert navigations == []
+    assert_accessible(axe, page, "certificate-failed-in-place")

@@ -187,3 +187,59 @@ def test_it_shows_progress_rising_while_the_recording_plays(provider, open_page)
     page.wait_for_timeout(2500)
     assert reports, "no progress report while playing"
     page.evaluate("document.querySelector('video').pause()")
+
+
+def test_it_keeps_the_frequent_status_quiet_and_announces_the_milestone_politely(provider, open_page):
+    activity = complete_activity(requires_full_viewing=True)
+    page = open_page("desktop", learner_on(activity))
+    page.goto(f"/activities/{activity.slug}/watch/")
+    status = page.locator("#viewing-status")
+    # Neither a live region itself nor inside one, so its every-second changes stay silent.
+    assert page.evaluate(
+        "!document.getElementById('viewing-status').closest('[aria-live], [role=status], [role=alert], [role=log]')"
+    )
+    announcement = page.locator("#viewing-announcement")
+    expect(announcement).to_have_attribute("role", "status")
+
+    page.evaluate(PLAY_TO_THE_END)
+    expect(announcement).to_have_text("You have watched enough; Continue is now available below the video.")
+    expect(status).to_contain_text("That is enough to continue.")
+
+
+def test_it_alerts_a_learner_whose_progress_cannot_be_saved_and_clears_it_once_saved(provider, open_page):
+    activity = complete_activity(requires_full_viewing=True)
+    user = learner_on(activity)
+    page = open_page("desktop", user)
+    page.goto(f"/activities/{activity.slug}/watch/")
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_hidden()
+
+    page.context.set_offline(True)
+    page.evaluate(PLAY, 1)
+    expect(alert).to_have_text(
+        "We could not reach the server; your progress will be saved when the connection returns."
+    )
+    page.context.set_offline(False)
+    with page.expect_response(progress_saved):
+        page.evaluate(PLAY, 1)
+    expect(alert).to_be_hidden()
+
+    # Logged out behind the page's back: the session and CSRF cookies are gone.
+    page.context.clear_cookies()
+    page.evaluate(PLAY, 1)
+    expect(alert).to_have_text("You have been logged out; log in again to save your progress.")
+
+
+def test_it_hands_audio_descriptions_to_the_screen_reader_as_the_video_reaches_them(provider, open_page):
+    activity = complete_activity()
+    # Any WebVTT file serves: the demo's captions stand in for descriptions here.
+    Recording.objects.filter(activity=activity).update(descriptions_url="/static/demo/welcome.vtt")
+    page = open_page("desktop", learner_on(activity))
+    page.goto(f"/activities/{activity.slug}/watch/")
+    described = page.locator("#audio-description")
+    expect(described).to_have_attribute("aria-live", "polite")
+
+    page.evaluate(PLAY, 1)
+    expect(described).to_have_text("Welcome to this continuing medical education recording.")
+    # Hidden: the descriptions are for the screen reader, not drawn over the picture.
+    assert page.evaluate("document.querySelector('track[kind=descriptions]').track.mode") == "hidden"

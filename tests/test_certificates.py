@@ -4,6 +4,7 @@ import subprocess
 import pytest
 from django.core.files.base import ContentFile
 from pypdf import PdfReader
+from pypdf.generic import BooleanObject
 
 from certificates.issuing import certificate_issue
 from certificates.models import Certificate
@@ -12,7 +13,7 @@ from certificates.services import certificate_claim
 from certificates.tasks import render_certificate
 from lms.models import User
 
-from .conftest import pdf_text
+from .conftest import pdf_structure, pdf_text, pdfinfo
 from .factories import UserFactory, learner_ready_to_claim
 
 
@@ -43,17 +44,49 @@ def test_it_prints_the_facts_of_the_credit_on_the_pdf(issued, activity):
 def test_it_prints_a_chinese_name(activity):
     learner = learner_ready_to_claim(activity=activity, user=UserFactory(certificate_name="王小明"))
     certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
-    assert "王小明" in pdf_text(certificate_pdf(certificate))
+    content = certificate_pdf(certificate)
+    assert "王小明" in pdf_text(content)
+    assert "王小明" in PdfReader(io.BytesIO(content)).metadata.title
 
 
 def test_it_prints_a_certificate_of_participation_with_the_designated_hours(activity):
     pharmacist = UserFactory(profession=User.Profession.OTHER, degree="PharmD")
     learner_ready_to_claim(activity=activity, user=pharmacist)
     certificate = certificate_claim(user=pharmacist, activity=activity, attested=True)
-    text = " ".join(pdf_text(certificate_pdf(certificate)).split())
+    content = certificate_pdf(certificate)
+    text = " ".join(pdf_text(content).split())
+    assert PdfReader(io.BytesIO(content)).metadata.title == (
+        f"Certificate of Participation — {activity.title} — {pharmacist.certificate_name} ({certificate.number})"
+    )
     assert "Certificate of Participation" in text
     assert "Hours of participation 1" in text
     assert "This activity was designated for 1 AMA PRA Category 1 Credit™" in text
+
+
+def test_it_tags_the_pdf_for_screen_readers(issued, tmp_path):
+    content = issued.pdf.open("rb").read()
+    info = pdfinfo(content, tmp_path)
+    assert info["Tagged"] == "yes"
+    assert info["Title"] == (
+        f"Certificate of Completion — {issued.activity_title} — {issued.learner_name} ({issued.number})"
+    )
+    catalog = PdfReader(io.BytesIO(content)).trailer["/Root"]
+    assert catalog["/MarkInfo"]["/Marked"] == BooleanObject(True)
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"] == BooleanObject(True)
+    assert catalog["/Lang"] == "en"
+    elements = pdf_structure(content)
+    assert {"/H1", "/Table", "/TR", "/TH", "/TD"} <= {element["/S"] for element in elements}
+    assert [e.get("/Alt") for e in elements if e["/S"] == "/Figure"] == ["QR code linking to the verification page"]
+
+
+def test_it_ties_each_fact_on_the_pdf_to_its_row_header(issued):
+    elements = pdf_structure(issued.pdf.open("rb").read())
+    headers = {element["/ID"]: element for element in elements if element["/S"] == "/TH"}
+    cells = [element for element in elements if element["/S"] == "/TD"]
+    assert len(cells) == len(headers) == 4
+    for cell in cells:
+        [header] = cell["/A"]["/Headers"]
+        assert headers[header]["/P"] == cell["/P"]
 
 
 def test_it_renders_once_when_the_task_is_delivered_twice(issued):
@@ -116,13 +149,33 @@ def test_it_polls_while_the_certificate_is_being_prepared(activity, client):
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "being prepared" in html
     assert "certificate-status.js" in html
-    assert client.get(f"/certificates/{certificate.number}/status/").json() == {"state": "pending", "ready": False}
+    status = client.get(f"/certificates/{certificate.number}/status/").json()
+    assert (status["state"], status["ready"]) == ("pending", False)
+    assert "being prepared" in status["html"]
     assert client.get(f"/certificates/{certificate.number}/pdf/").status_code == 404
     certificate_issue(certificate_id=certificate.pk)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "Download certificate" in html
+    assert "being prepared" not in html
     assert "certificate-status.js" not in html
-    assert client.get(f"/certificates/{certificate.number}/status/").json() == {"state": "issued", "ready": True}
+    status = client.get(f"/certificates/{certificate.number}/status/").json()
+    assert (status["state"], status["ready"]) == ("issued", True)
+    assert f'href="/certificates/{certificate.number}/pdf/"' in status["html"]
+    assert "being prepared" not in status["html"]
+
+
+def test_it_does_not_say_being_prepared_above_an_issued_certificate(
+    activity, client, django_capture_on_commit_callbacks
+):
+    learner = learner_ready_to_claim(activity=activity)
+    client.force_login(learner)
+    # Celery runs eagerly here, as in development: issued before the page renders.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/activities/{activity.slug}/claim/", {"credits": "1", "attest": "on"})
+    html = client.get(response.url).content.decode()
+    assert "Your claim is recorded." in html
+    assert "Download certificate (PDF)" in html
+    assert "being prepared" not in html
 
 
 def test_it_keeps_the_status_of_a_certificate_to_its_owner(issued, client):
@@ -176,3 +229,8 @@ def test_it_prints_the_logo_signature_and_signer_as_they_were_at_issue(activity,
     text = " ".join(pdf_text(content).split())
     assert "Ada Byron, MD, Director of CME" in text
     assert "Someone Else" not in text
+    assert [e.get("/Alt") for e in pdf_structure(content) if e["/S"] == "/Figure"] == [
+        "Test Medical School",
+        "Signature of Ada Byron, MD",
+        "QR code linking to the verification page",
+    ]

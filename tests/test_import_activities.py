@@ -78,6 +78,7 @@ def full_activity(**fields):
         ],
         "recording": {"url": "https://video.example.org/equity.mp4",
                       "captions_url": "/media/captions/equity.vtt",
+                      "descriptions_url": "/media/descriptions/equity.vtt",
                       "duration_seconds": 3540, "required_viewing_percent": 80,
                       "transcript": "Welcome, everyone."},
         "requires_full_viewing": False,
@@ -117,11 +118,6 @@ def minimal_activity(**fields):
             "termination_date": "2025-01-10", "credits": "0.5"}
     data.update(fields)
     return data
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -201,10 +197,11 @@ def test_it_imports_the_recording_and_resources(write_json):
 
     activity = Activity.objects.get()
     assert (activity.recording.url, activity.recording.captions_url,
+            activity.recording.descriptions_url,
             activity.recording.duration_seconds, activity.recording.required_viewing_percent,
             activity.recording.transcript) == (
-        "https://video.example.org/equity.mp4", "/media/captions/equity.vtt", 3540, 80,
-        "Welcome, everyone.")
+        "https://video.example.org/equity.mp4", "/media/captions/equity.vtt",
+        "/media/descriptions/equity.vtt", 3540, 80, "Welcome, everyone.")
     assert [(r.title, r.url) for r in activity.resources.all()] == [
         ("Equity toolkit", "https://example.org/toolkit"),
         ("Slides", "https://example.org/slides.pdf")]

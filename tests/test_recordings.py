@@ -337,9 +337,10 @@ def test_it_runs_a_constant_number_of_queries_on_the_watch_page(
     report(client, lecture, position=30, watched=[[0, 30]])
     for _ in range(3):
         ParticipationFactory(activity=lecture)
-    # session, user, activity with recording, objectives, resources, faculty, provider
-    # (for the credit window), participation, closing quiet viewing sessions, opening one
-    with django_assert_num_queries(10):
+    # provider, session, user, activity with recording, objectives, resources, faculty,
+    # participation with its accommodation, closing quiet viewing sessions, opening one,
+    # and for the steps list: evaluation response, passed attempt, certificate
+    with django_assert_num_queries(13):
         assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 200
 
 

@@ -4,12 +4,14 @@ import io
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
+from pypdf.generic import BooleanObject
 
 from certificates.models import Certificate
 from certificates.selectors import transcript_of
 from lms.models import User
 
-from .conftest import pdf_text
+from .conftest import pdf_structure, pdf_text, pdfinfo
 from .factories import ActivityFactory, UserFactory, certificate_for
 
 
@@ -83,6 +85,27 @@ def test_it_exports_the_transcript_as_pdf(history, learner, client):
     assert history[2].activity_title in text
     assert "3.25 AMA PRA Category 1 Credits™ claimed" in text
     assert history[3].activity_title not in text
+
+
+def test_it_tags_the_transcript_pdf_for_screen_readers(history, learner, client, tmp_path):
+    client.force_login(learner)
+    content = client.get("/me/transcript.pdf?start=2025-01-01&end=2025-12-31").content
+    info = pdfinfo(content, tmp_path)
+    assert info["Tagged"] == "yes"
+    assert info["Title"] == f"CME transcript — {learner.certificate_name} — January 1, 2025 to December 31, 2025"
+    assert pdfinfo(client.get("/me/transcript.pdf").content, tmp_path)["Title"] == (
+        f"CME transcript — {learner.certificate_name}"
+    )
+    catalog = PdfReader(io.BytesIO(content)).trailer["/Root"]
+    assert catalog["/Lang"] == "en"
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"] == BooleanObject(True)
+    elements = pdf_structure(content)
+    headers = [element["/ID"] for element in elements if element["/S"] == "/TH"]
+    cells = [element for element in elements if element["/S"] == "/TD"]
+    assert {"/H1", "/H2", "/Table"} <= {element["/S"] for element in elements}
+    assert len(headers) == 4
+    # Two certificates in 2025, four columns: each cell names its column's header.
+    assert [list(cell["/A"]["/Headers"]) for cell in cells] == [[header] for header in headers] * 2
 
 
 def test_it_runs_a_constant_number_of_queries(learner, client, django_assert_num_queries):

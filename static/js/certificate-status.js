@@ -1,5 +1,6 @@
-// While a certificate is being prepared, ask the server every few seconds and show the
-// download as soon as it is ready, without the learner reloading the page.
+// While a certificate is being prepared, ask the server every few seconds and, once it is
+// issued (or failed, or revoked), put the server's new status into the live region in
+// place: no reload, so a screen reader announces it and the learner's focus stays put.
 (function () {
   "use strict";
   var region = document.querySelector("[data-certificate-status]");
@@ -11,7 +12,8 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (status) {
         if (status && status.state !== "pending") {
-          window.location.reload();
+          region.innerHTML = status.html;
+          region.removeAttribute("data-certificate-status");
           return;
         }
         delay = Math.min(delay * 1.5, 10000);

@@ -1,8 +1,22 @@
 // The watch page's player: resume where the learner stopped, show how much has been
 // watched while it plays, and report which parts of the recording were actually played
-// (seeking past a stretch does not count) under the page's viewing session.
+// (seeking past a stretch does not count) under the page's viewing session. Also hands
+// audio descriptions to the learner's screen reader, which browsers do not voice.
 (function () {
   "use strict";
+
+  var described = document.querySelector("video#recording track[kind=descriptions]");
+  var descriptionText = document.getElementById("audio-description");
+  if (described && descriptionText) {
+    // A hidden track still loads and fires cue changes, and draws nothing on the video.
+    described.track.mode = "hidden";
+    described.track.addEventListener("cuechange", function () {
+      var cues = Array.prototype.slice.call(described.track.activeCues || []);
+      if (cues.length) {
+        descriptionText.textContent = cues.map(function (cue) { return cue.text; }).join(" ");
+      }
+    });
+  }
 
   var video = document.querySelector("video[data-progress-url]");
   if (!video) {
@@ -17,6 +31,10 @@
   var ROUNDING_SECONDS = 0.05;
   var REACHED = "You have watched enough; Continue is now available below the video.";
   var NOT_SAVING = "Your progress is no longer being saved. Reload the page to go on.";
+  var LOGGED_OUT = "You have been logged out; log in again to save your progress.";
+  var OFFLINE = "We could not reach the server; your progress will be saved when the " +
+    "connection returns.";
+  var SERVER_TROUBLE = "The server could not save your progress just now; it will try again.";
 
   var url = video.dataset.progressUrl;
   var sessionUrl = video.dataset.sessionUrl;
@@ -30,6 +48,7 @@
   var status = document.getElementById("viewing-status");
   var meter = document.getElementById("viewing-meter");
   var announcement = document.getElementById("viewing-announcement");
+  var alertRegion = document.getElementById("viewing-alert");
   var continueButton = document.getElementById("continue-button");
   var rateSelect = document.getElementById("playback-rate");
 
@@ -120,6 +139,14 @@
     }
   }
 
+  // Why progress is not being saved, until a report gets through; "" clears it.
+  function alertLearner(text) {
+    if (alertRegion && alertRegion.textContent !== text) {
+      alertRegion.textContent = text;
+      alertRegion.hidden = !text;
+    }
+  }
+
   function addPlayed(start, end) {
     watched = merged(watched.concat([[start, end]]));
     unsent = true;
@@ -150,7 +177,8 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
       body: JSON.stringify(body)
     }).then(function (response) {
-      return response.json().then(function (answer) {
+      // A proxy or server error may answer with a page instead of JSON.
+      return response.json().catch(function () { return {}; }).then(function (answer) {
         return { ok: response.ok, answer: answer };
       });
     });
@@ -162,15 +190,23 @@
       if (result.ok) {
         session = result.answer.session;
         unsent = true;
+      } else if (result.answer.session === "logged_out") {
+        loggedOut(result.answer.error);
       } else {
-        stop();
+        stop(result.answer.error);
       }
     });
   }
 
-  function stop() {
+  // Logging in again (in another tab) lets the next report through, so keep trying.
+  function loggedOut(message) {
+    unsent = true;
+    alertLearner(message || LOGGED_OUT);
+  }
+
+  function stop(message) {
     stopped = true;
-    announce(NOT_SAVING);
+    alertLearner(message || NOT_SAVING);
   }
 
   function report(leaving) {
@@ -187,16 +223,26 @@
     }, leaving)
       .then(function (result) {
         if (result.ok) {
+          alertLearner("");
           accepted(result.answer);
         } else if (result.answer.session === "expired") {
           return renewSession();
+        } else if (result.answer.session === "logged_out") {
+          loggedOut(result.answer.error);
         } else if (result.answer.session) {
-          stop();
+          stop(result.answer.error);
+        } else if (result.answer.error) {
+          // A refused report: the next one, with more played, may well be accepted.
+          alertLearner(result.answer.error);
+        } else {
+          unsent = true;
+          alertLearner(SERVER_TROUBLE);
         }
       })
       .catch(function () {
-        // Offline for a moment: the next report carries everything again.
+        // Offline: the next report carries everything again.
         unsent = true;
+        alertLearner(OFFLINE);
       })
       .then(function () {
         sending = false;

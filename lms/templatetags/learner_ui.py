@@ -1,0 +1,94 @@
+"""Pieces of the learner's pages shared by several templates: the error summary that
+takes focus after a rejected form, and the list of steps through an activity."""
+
+from django import template
+
+from certificates.models import Certificate
+from courses.models import recording_requirement_met_at
+from courses.selectors import participation_of
+from quizzes.models import evaluation_response_of, posttest_passed_attempt
+
+register = template.Library()
+
+STEPS = [
+    ("watch", "Watch the recording"),
+    ("evaluation", "Complete the evaluation"),
+    ("posttest", "Pass the post-test"),
+    ("claim", "Claim credit"),
+]
+
+
+def form_error_links(form):
+    """A form's errors as summary entries, each linking to the field it is about."""
+    fields = [field for field in form if not field.is_hidden]
+    # An error about the whole form (a wrong e-mail or password) is fixed from its first field.
+    first = _anchor(fields[0]) if fields else ""
+    entries = [{"message": error, "anchor": first} for error in form.non_field_errors()]
+    for field in fields:
+        label = field.label.rstrip(":") if field.label else ""
+        for error in field.errors:
+            entries.append({"message": f"{label}: {error}" if label else error, "anchor": _anchor(field)})
+    return entries
+
+
+def _anchor(field):
+    # A radio group has no element with the field's own id; its first option has.
+    return field.id_for_label or f"{field.auto_id}_0"
+
+
+@register.inclusion_tag("_error_summary.html")
+def error_summary(form=None, errors=None):
+    """`{% error_summary form %}`, or `{% error_summary errors=entries %}` with entries of
+    {"message", "anchor"} for pages whose errors do not come from a Django form."""
+    return {"errors": form_error_links(form) if form is not None else errors or []}
+
+
+@register.inclusion_tag("_steps.html", takes_context=True)
+def learner_steps(context, activity, current, participation=None):
+    """The steps through `activity` for the signed-in learner, `current` marked as such;
+    pass the learner's `participation` where the page has it already."""
+    done = _steps_done(context["request"].user, activity, participation)
+    return {
+        "steps": [
+            {
+                "label": label,
+                "optional": key == "watch" and not activity.requires_full_viewing,
+                "done": key in done,
+                "current": key == current,
+            }
+            for key, label in STEPS
+        ]
+    }
+
+
+def _steps_done(user, activity, participation):
+    participation = participation or participation_of(user=user, activity=activity)
+    if participation is None:
+        return set()
+    participation.activity = activity
+    done = set()
+    # Where viewing is optional the step is done once the learner moved on from it.
+    if (
+        recording_requirement_met_at(participation=participation)
+        if activity.requires_full_viewing
+        else participation.recording_completed_at
+    ):
+        done.add("watch")
+    if evaluation_response_of(user=user, activity=activity) is not None:
+        done.add("evaluation")
+    if posttest_passed_attempt(user=user, activity=activity) is not None:
+        done.add("posttest")
+    if Certificate.objects.filter(user=user, activity=activity).exists():
+        done.add("claim")
+    return done
+
+
+@register.simple_tag
+def field_group(field, form_rejected=False):
+    """Django's <div>-based field group; when the form as a whole was rejected (a wrong
+    e-mail or password), the field is marked invalid and described by the error summary."""
+    if form_rejected:
+        attrs = field.field.widget.attrs
+        attrs["aria-invalid"] = "true"
+        attrs["aria-describedby"] = " ".join(filter(None, ["error-summary", field.aria_describedby]))
+    return field.as_field_group()
