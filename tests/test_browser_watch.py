@@ -2,9 +2,11 @@
 saved, a reload resumes where the learner stopped, and full viewing opens the way on.
 The browser fixtures come from tests/browser.py."""
 
+import datetime
 import time
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from courses.models import Participation, Recording, intervals_total
@@ -243,3 +245,49 @@ def test_it_hands_audio_descriptions_to_the_screen_reader_as_the_video_reaches_t
     expect(described).to_have_text("Welcome to this continuing medical education recording.")
     # Hidden: the descriptions are for the screen reader, not drawn over the picture.
     assert page.evaluate("document.querySelector('track[kind=descriptions]').track.mode") == "hidden"
+
+
+# What a script run from the watch page itself can post: the page's own session and token.
+FORGE_REPORTS = """async (stretches) => {
+    const video = document.querySelector("video");
+    const statuses = [];
+    for (const [start, end] of stretches) {
+        const response = await fetch(video.dataset.progressUrl, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": video.dataset.csrfToken},
+            body: JSON.stringify({session: video.dataset.session, position: end,
+                                  watched: [[start, end]], sent_at: Date.now()}),
+        });
+        statuses.push(response.status);
+    }
+    return statuses;
+}"""
+
+
+@pytest.mark.parametrize(
+    "started_days_ago, stretches",
+    [(0, [[15 * n, 15 * (n + 1)] for n in range(40)]), (1, [[0, 590]])],
+    ids=["forty-back-to-back-reports", "one-report-a-day-after-starting"],
+)
+def test_it_keeps_the_post_test_closed_after_forged_reports_from_the_page(
+    provider, open_page, live_server, started_days_ago, stretches
+):
+    activity = complete_activity(requires_full_viewing=True)
+    Recording.objects.filter(activity=activity).update(duration_seconds=600)
+    user = factories.UserFactory()
+    factories.ParticipationFactory(
+        user=user, activity=activity,
+        started_at=timezone.now() - datetime.timedelta(days=started_days_ago),
+    )
+    page = open_page("desktop", user)
+    page.goto(f"/activities/{activity.slug}/watch/")
+
+    statuses = page.evaluate(FORGE_REPORTS, stretches)
+
+    assert set(statuses) == {200}
+    participation = Participation.objects.get(user=user, activity=activity)
+    assert intervals_total(participation.watched_intervals_ms) < 30_000
+    page.goto(f"/activities/{activity.slug}/posttest/")
+    expect(page).to_have_url(f"{live_server.url}/activities/{activity.slug}/watch/")
+    expect(page.get_by_role("button", name="Continue to the evaluation")).to_be_hidden()
