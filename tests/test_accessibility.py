@@ -89,6 +89,24 @@ def test_it_titles_and_summarises_a_rejected_evaluation(client, provider):
     assert not EvaluationResponse.objects.exists()
 
 
+@pytest.mark.parametrize("label, expected", [
+    ("Was the content free of commercial bias?", "Was the content free of commercial bias? This field is required."),
+    ("The activity met its stated learning objectives.",
+     "The activity met its stated learning objectives. This field is required."),
+    ("Overall rating", "Overall rating: This field is required."),
+])
+def test_it_words_each_summary_entry_after_the_question_it_is_about(client, provider, label, expected):
+    activity = complete_activity()
+    activity.evaluation.questions.update(text=label)
+    learner = factories.UserFactory()
+    factories.ParticipationFactory(user=learner, activity=activity, watched=True)
+    client.force_login(learner)
+
+    root = document(client.post(f"/activities/{activity.slug}/evaluation/", {}))
+
+    assert text(by_id(root, "error-summary")).endswith(expected)
+
+
 def test_it_titles_and_summarises_a_post_test_with_unanswered_questions(client, provider):
     activity = complete_activity(question_count=2)
     learner = factories.UserFactory()

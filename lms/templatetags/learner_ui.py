@@ -26,8 +26,10 @@ def form_error_links(form):
     entries = [{"message": error, "anchor": first} for error in form.non_field_errors()]
     for field in fields:
         label = field.label.rstrip(":") if field.label else ""
+        # A label that is a sentence or a question ends in its own punctuation.
+        lead = f"{label} " if label.endswith((".", "?", "!")) else f"{label}: " if label else ""
         for error in field.errors:
-            entries.append({"message": f"{label}: {error}" if label else error, "anchor": _anchor(field)})
+            entries.append({"message": f"{lead}{error}", "anchor": _anchor(field)})
     return entries
 
 
