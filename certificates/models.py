@@ -15,7 +15,9 @@ from courses.models import (
     Participation,
     Provider,
     activity_credit_window,
+    ama_credits,
     format_credits,
+    hours_of_participation,
     local_date,
     recording_requirement_met,
     recording_requirement_met_at,
@@ -119,29 +121,14 @@ class Certificate(models.Model):
         return format_credits(self.credits_claimed) if self.credits_claimed is not None else ""
 
     @property
-    def credits_claimed_plural(self):
-        return "" if self.credits_claimed == 1 else "s"
-
-    @property
     def hours_display(self):
         return format_credits(self.hours) if self.hours is not None else ""
 
     @property
-    def activity_credits_display(self):
-        return format_credits(self.activity_credits)
-
-    @property
-    def activity_credits_plural(self):
-        return "" if self.activity_credits == 1 else "s"
-
-    @property
     def credit_display(self):
         if self.kind == self.Kind.PARTICIPATION:
-            return f"{self.hours_display} hours of participation"
-        return (
-            f"{self.credits_claimed_display} AMA PRA Category 1 "
-            f"Credit{self.credits_claimed_plural}™"
-        )
+            return hours_of_participation(self.hours)
+        return ama_credits(self.credits_claimed)
 
     @property
     def is_ready(self):

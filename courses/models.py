@@ -46,12 +46,25 @@ def validate_time_zone(value):
         raise ValidationError(f"{value!r} is not a known time zone.") from None
 
 
-def credit_designation_statement(*, provider_name, credits):
-    amount = format_credits(credits)
+def ama_credits(credits):
+    """An amount of AMA credit as the AMA words it: "1 AMA PRA Category 1 Credit™",
+    "0.75 AMA PRA Category 1 Credits™". The one wording of pages, PDFs and exports (the
+    template filter `ama_credits` in courses/templatetags/credits.py calls it)."""
     noun = "Credit" if Decimal(credits) == 1 else "Credits"
+    return f"{format_credits(credits)} AMA PRA Category 1 {noun}™"
+
+
+def hours_of_participation(hours):
+    """"1 hour of participation", "1.5 hours of participation": what a Certificate of
+    Participation records (filter `participation_hours`)."""
+    noun = "hour" if Decimal(hours) == 1 else "hours"
+    return f"{format_credits(hours)} {noun} of participation"
+
+
+def credit_designation_statement(*, provider_name, credits):
     return (
         f"{provider_name} designates this enduring material for a maximum of "
-        f"{amount} AMA PRA Category 1 {noun}™. Physicians should claim only the credit "
+        f"{ama_credits(credits)}. Physicians should claim only the credit "
         "commensurate with the extent of their participation in the activity."
     )
 
@@ -256,10 +269,6 @@ class Activity(models.Model):
     @property
     def credits_display(self):
         return format_credits(self.credits)
-
-    @property
-    def credits_noun(self):
-        return "Credit" if self.credits == 1 else "Credits"
 
     def texts(self, provider=None):
         """The provider-wide texts as this activity prints them: its own where staff

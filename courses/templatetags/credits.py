@@ -1,0 +1,11 @@
+"""The credit wording of pages and PDFs, from the one function each in courses/models.py:
+{{ activity.credits|ama_credits }} → "1 AMA PRA Category 1 Credit™",
+{{ certificate.hours|participation_hours }} → "1 hour of participation"."""
+
+from django import template
+
+from courses.models import ama_credits, hours_of_participation
+
+register = template.Library()
+register.filter("ama_credits", ama_credits)
+register.filter("participation_hours", hours_of_participation)
