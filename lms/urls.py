@@ -18,6 +18,7 @@ lms_patterns = (
 )
 
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("staff/", include("lms.staff_urls")),

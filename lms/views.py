@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -36,6 +37,12 @@ def csrf_failure(request, reason=""):
         },
         status=403,
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page names; without this every page
+    logged a 404."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @login_required

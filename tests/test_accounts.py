@@ -76,3 +76,11 @@ def test_it_defaults_the_certificate_name_to_given_and_family_name(client):
     user.refresh_from_db()
     assert user.certificate_name == "Mei Chen"
     assert User.objects.get(pk=user.pk).profile_is_complete
+
+
+def test_it_answers_the_browsers_favicon_request_with_the_sites_icon(client, db):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response.url == "/static/favicon.svg"
+    assert b"<svg" in b"".join(client.get(response.url).streaming_content)

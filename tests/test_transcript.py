@@ -87,6 +87,15 @@ def test_it_exports_the_transcript_as_pdf(history, learner, client):
     assert history[3].activity_title not in text
 
 
+def test_it_keeps_each_certificate_number_on_one_line_of_the_pdf(history, learner, client):
+    client.force_login(learner)
+
+    lines = pdf_text(client.get("/me/transcript.pdf").content).splitlines()
+
+    for certificate in history[:3]:
+        assert any(certificate.number in line for line in lines), certificate.number
+
+
 def test_it_tags_the_transcript_pdf_for_screen_readers(history, learner, client, tmp_path):
     client.force_login(learner)
     content = client.get("/me/transcript.pdf?start=2025-01-01&end=2025-12-31").content
