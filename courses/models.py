@@ -800,7 +800,6 @@ class ViewingSession(models.Model):
     opened_at = models.DateTimeField()
     # The opening counts as the first report: the first real one is measured from it.
     last_report_at = models.DateTimeField()
-    credited_ms = models.PositiveIntegerField(default=0)
 
     def __str__(self):
         return f"Viewing session of {self.participation}"

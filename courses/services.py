@@ -13,7 +13,6 @@ from .models import (
     SavedActivity,
     SavedSearch,
     ViewingSession,
-    intervals_total,
     merged_intervals,
     recording_requirement_met,
     recording_viewing,
@@ -175,8 +174,7 @@ def participation_record_viewing(*, user, activity, report, at=None):
             raise ViewingReportError("This report has too many separate stretches of viewing.")
 
         session.last_report_at = at
-        session.credited_ms += intervals_total(credit.intervals)
-        session.save(update_fields=["last_report_at", "credited_ms"])
+        session.save(update_fields=["last_report_at"])
         participation.watched_intervals_ms = merged
         participation.viewing_clock = credit.clock
         participation.furthest_position_ms = max(

@@ -9,7 +9,7 @@ from django.test.html import Element, parse_html
 from quizzes.models import EvaluationResponse
 
 from . import factories
-from .factories import PASSWORD, complete_activity, learner_ready_to_claim
+from .factories import complete_activity, learner_ready_to_claim
 
 pytestmark = pytest.mark.django_db
 

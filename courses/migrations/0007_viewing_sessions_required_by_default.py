@@ -26,7 +26,6 @@ class Migration(migrations.Migration):
                 ('token', models.CharField(max_length=64, unique=True)),
                 ('opened_at', models.DateTimeField()),
                 ('last_report_at', models.DateTimeField()),
-                ('credited_ms', models.PositiveIntegerField(default=0)),
                 ('participation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='viewing_sessions', to='courses.participation')),
             ],
         ),
