@@ -1,6 +1,7 @@
 # The two set-up commands (see README.md):
-#   make demo   installs everything and serves the demo site on http://127.0.0.1:8000
-#   make test   installs everything and runs the whole test suite on PostgreSQL + Redis
+#   make demo   installs the runtime requirements and serves the demo site on http://127.0.0.1:8000
+#   make test   installs the development requirements too, checks the apps' import layers and
+#               runs the whole test suite on PostgreSQL + Redis
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,9 +10,14 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # A pinned evening in the provider's zone: 03:30 UTC is 22:30 the day before in New York,
 # when the machine's UTC date is already "tomorrow" for the provider.
 PROVIDER_EVENING_UTC ?= 03:30:00
+# The files whose tests read the clock and turn on the provider's calendar day: with every
+# day in the app computed in UTC instead (provider_today and local_date), tests in exactly
+# these files fail at that evening hour. Add a file here when it gains such a test.
+EVENING_TESTS := tests/test_accessible_viewing.py tests/test_catalog.py tests/test_claim.py \
+  tests/test_credit_window.py tests/test_posttest.py tests/test_provider_time.py tests/test_publishing.py
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 
-.PHONY: demo test install system-packages
+.PHONY: demo test install install-dev system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +27,14 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 demo: install
 	./scripts/system-packages.sh
@@ -30,13 +43,15 @@ demo: install
 	@echo "Serving the demo on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install-dev
 	./scripts/system-packages.sh --tests
 	./scripts/services.sh
-	@echo "Unit and page tests, one process per core:"
-	$(TEST_ENV) $(BIN)/python -m pytest -n auto -m "not browser and not worker"
-	@echo "Browser and real-worker tests, one at a time (they play video and start processes):"
-	$(TEST_ENV) $(BIN)/python -m pytest -m "browser or worker"
-	@echo "Unit and page tests again at $(PROVIDER_EVENING_UTC) UTC, evening in New York:"
+	@echo "Import layers: lms > certificates > quizzes > courses"
+	$(BIN)/lint-imports --no-cache
+	@echo "Unit, page and browser tests, one process per core (each with its own database):"
+	$(TEST_ENV) $(BIN)/python -m pytest -n auto -m "not worker"
+	@echo "Real-worker tests, one at a time (they share the Redis queues):"
+	$(TEST_ENV) $(BIN)/python -m pytest -m worker
+	@echo "The tests that turn on the provider's day, again at $(PROVIDER_EVENING_UTC) UTC, evening in New York:"
 	$(TEST_ENV) faketime "$$(date -u +%F) $(PROVIDER_EVENING_UTC)" \
-	  $(BIN)/python -m pytest -q -n auto -m "not browser and not worker"
+	  $(BIN)/python -m pytest -q -n auto -m "not browser and not worker" $(EVENING_TESTS)

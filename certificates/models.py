@@ -1,32 +1,13 @@
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import (
-    Activity,
-    CreditWindow,
-    Participation,
-    Provider,
-    activity_credit_window,
-    ama_credits,
-    format_credits,
-    hours_of_participation,
-    local_date,
-    recording_requirement_met,
-    recording_requirement_met_at,
-)
-from quizzes.models import (
-    attempt_within_credit_window,
-    evaluation_response_of,
-    posttest_passed_attempt,
-)
+from courses.models import Activity
+from courses.statements import ama_credits, format_credits, hours_of_participation
 
 # No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -54,6 +35,12 @@ def certificate_number_normalise(text):
     if len(compact) == len(NUMBER_PREFIX) + length and compact.startswith(NUMBER_PREFIX):
         compact = compact.removeprefix(NUMBER_PREFIX)
     return _number_of(compact) if len(compact) == length else compact
+
+
+class CertificateQuerySet(models.QuerySet):
+    def standing(self):
+        """Certificates that stand: every one but the revoked, which certify nothing."""
+        return self.exclude(state=Certificate.State.REVOKED)
 
 
 class Certificate(models.Model):
@@ -100,6 +87,8 @@ class Certificate(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
+
+    objects = CertificateQuerySet.as_manager()
 
     class Meta:
         ordering = ["-completed_on", "-pk"]
@@ -159,65 +148,3 @@ class CertificateEvent(models.Model):
 
     def __str__(self):
         return f"{self.certificate} {self.get_action_display()}"
-
-
-@dataclass
-class CreditGate:
-    """The answer to "may this learner claim credit now, and if not, why"."""
-
-    reasons: list = field(default_factory=list)
-    completed_on: date | None = None
-    certificate: Certificate | None = None
-
-    @property
-    def allowed(self):
-        return not self.reasons and self.certificate is None
-
-
-def credit_gate(*, user, activity, at=None):
-    provider = Provider.current()
-    gate = CreditGate()
-    gate.certificate = Certificate.objects.filter(user=user, activity=activity).first()
-    window = activity_credit_window(activity, at=at, provider=provider)
-    if window != CreditWindow.OPEN:
-        gate.reasons.append(window.label)
-    participation = (
-        Participation.objects.select_related("viewing_accommodation")
-        .filter(user=user, activity=activity)
-        .first()
-    )
-    if participation is None:
-        gate.reasons.append("You have not started this activity.")
-        return gate
-    moments = [participation.started_at]
-    if not recording_requirement_met(participation=participation):
-        gate.reasons.append("Watch the whole recording first.")
-    elif activity.requires_full_viewing:
-        moments.append(recording_requirement_met_at(participation=participation))
-    response = evaluation_response_of(user=user, activity=activity)
-    if response is None:
-        gate.reasons.append("Complete the activity evaluation.")
-    else:
-        moments.append(response.submitted_at)
-    passed = posttest_passed_attempt(user=user, activity=activity)
-    if passed is None:
-        gate.reasons.append("Pass the post-test.")
-    elif not attempt_within_credit_window(attempt=passed, provider=provider):
-        gate.reasons.append(
-            "You passed the post-test after the termination date, so it does not earn credit."
-        )
-    else:
-        moments.append(passed.submitted_at)
-    if not gate.reasons:
-        gate.completed_on = local_date(max(moments), provider=provider)
-    return gate
-
-
-def claimable_credit_is_valid(*, credits, activity):
-    # NaN and sNaN cannot be ordered: comparing them raises instead of saying no.
-    return (
-        credits is not None
-        and credits.is_finite()
-        and Decimal("0") < credits <= activity.credits
-        and credits % Decimal("0.25") == 0
-    )

@@ -24,7 +24,7 @@ class Transcript:
 def transcript_of(*, user, start=None, end=None):
     """The learner's valid certificates, newest first, with totals per calendar year of
     completion and overall; `start`/`end` (inclusive dates) select a renewal period."""
-    certificates = Certificate.objects.filter(user=user).exclude(state=Certificate.State.REVOKED)
+    certificates = Certificate.objects.standing().filter(user=user)
     if start:
         certificates = certificates.filter(completed_on__gte=start)
     if end:

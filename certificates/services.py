@@ -8,7 +8,8 @@ from courses.models import Provider
 from courses.services import participation_mark_completed
 
 from . import tasks
-from .models import Certificate, CertificateEvent, claimable_credit_is_valid, credit_gate
+from .models import Certificate, CertificateEvent
+from .rules import claimable_credit_is_valid, claimable_credit_message, credit_gate
 
 STUCK_AFTER = datetime.timedelta(minutes=10)
 
@@ -33,6 +34,34 @@ def _enqueue_after_commit(certificate):
     transaction.on_commit(lambda: tasks.render_certificate.delay(certificate.pk))
 
 
+def certificate_snapshot(*, user, activity, credits=None):
+    """What a certificate freezes when it is claimed, so it keeps saying what it certified
+    whatever changes later: the learner's name and degree, the activity's facts, the
+    provider's statements and signature, and the kind of certificate (a physician's
+    credits claimed; anyone else's hours of participation)."""
+    provider = Provider.current()
+    texts = activity.texts()
+    if user.is_physician:
+        kind = dict(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=credits)
+    else:
+        kind = dict(kind=Certificate.Kind.PARTICIPATION, hours=activity.credits)
+    return dict(
+        learner_name=user.certificate_name,
+        learner_degree=user.degree,
+        activity_title=activity.title,
+        activity_release_date=activity.release_date,
+        activity_credits=activity.credits,
+        provider_name=provider.name,
+        accreditation_statement=texts.accreditation_statement,
+        designation_statement=texts.designation_statement,
+        provider_logo=provider.logo.name or "",
+        provider_signature=provider.signature.name or "",
+        signer_name=provider.signer_name,
+        signer_title=provider.signer_title,
+        **kind,
+    )
+
+
 def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
     """Claim credit (physicians) or confirm participation (others), then issue.
 
@@ -46,36 +75,19 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
         raise ClaimRefused(gate.reasons)
     if not attested:
         raise ClaimRefused(["Please confirm the attestation."], field="attest")
-    provider = Provider.current()
-    texts = activity.texts(provider)
-    frozen = dict(
-        completed_on=gate.completed_on,
-        learner_name=user.certificate_name,
-        learner_degree=user.degree,
-        activity_title=activity.title,
-        activity_release_date=activity.release_date,
-        activity_credits=activity.credits,
-        provider_name=provider.name,
-        accreditation_statement=texts.accreditation_statement,
-        designation_statement=texts.designation_statement,
-        provider_logo=provider.logo.name or "",
-        provider_signature=provider.signature.name or "",
-        signer_name=provider.signer_name,
-        signer_title=provider.signer_title,
-    )
     if user.is_physician:
         credits = parse_credits(credits) if credits is not None else None
         if not claimable_credit_is_valid(credits=credits, activity=activity):
             raise ClaimRefused(
-                [f"Claim between 0.25 and {activity.credits_display} credits, in steps of 0.25."],
+                [claimable_credit_message(activity=activity)],
                 field="credits",
             )
-        frozen.update(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=credits)
-    else:
-        frozen.update(kind=Certificate.Kind.PARTICIPATION, hours=activity.credits)
+    frozen = certificate_snapshot(user=user, activity=activity, credits=credits)
     try:
         with transaction.atomic():
-            certificate = Certificate.objects.create(user=user, activity=activity, **frozen)
+            certificate = Certificate.objects.create(
+                user=user, activity=activity, completed_on=gate.completed_on, **frozen
+            )
             CertificateEvent.objects.create(
                 certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=user
             )
@@ -111,7 +123,7 @@ def certificate_reissue(*, certificate, actor, note=""):
 def certificates_reissue(*, certificates, actor, note=""):
     """Re-issue many certificates; revoked ones are skipped. Returns how many."""
     count = 0
-    for certificate in certificates.exclude(state=Certificate.State.REVOKED):
+    for certificate in certificates.standing():
         certificate_reissue(certificate=certificate, actor=actor, note=note)
         count += 1
     return count

@@ -4,9 +4,11 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
-from courses.views import page_activity
+from courses.selectors import activity_for_learner
 
-from .models import Certificate, certificate_number_normalise, credit_gate
+from .forms import ClaimForm
+from .models import Certificate, certificate_number_normalise
+from .rules import credit_gate
 from .selectors import certificate_to_verify
 from .services import ClaimRefused, certificate_claim
 
@@ -15,23 +17,26 @@ NOT_FOUND = "No certificate has this number. Check it against the certificate an
 
 @login_required
 def claim(request, slug):
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     gate = credit_gate(user=request.user, activity=activity)
     if gate.certificate is not None:
         return redirect(gate.certificate)
-    errors = []
-    error_field = None
-    if request.method == "POST":
+    form = ClaimForm(
+        request.POST if request.method == "POST" else None,
+        activity=activity,
+        physician=request.user.is_physician,
+    )
+    if form.is_valid():
         try:
             certificate = certificate_claim(
                 user=request.user,
                 activity=activity,
-                credits=request.POST.get("credits"),
-                attested=request.POST.get("attest") == "on",
+                credits=form.cleaned_data.get("credits"),
+                attested=form.cleaned_data["attest"],
             )
         except ClaimRefused as refusal:
-            errors = refusal.reasons
-            error_field = refusal.field
+            for reason in refusal.reasons:
+                form.add_error(refusal.field, reason)
         else:
             # The certificate page says whether the PDF is still being prepared: with an
             # eager worker it is issued before that page renders, so this must not say so.
@@ -40,20 +45,8 @@ def claim(request, slug):
     return render(
         request,
         "certificates/claim.html",
-        {
-            "activity": activity,
-            "gate": gate,
-            "errors": [{"message": error, "anchor": error_field or ""} for error in errors],
-            "error_field": error_field,
-            "credits": request.POST.get("credits", activity.credits_display),
-            "credit_options": _credit_options(activity),
-        },
+        {"activity": activity, "gate": gate, "form": form},
     )
-
-
-def _credit_options(activity):
-    steps = int(activity.credits * 4)
-    return [f"{step / 4:g}" for step in range(steps, 0, -1)]
 
 
 def _own_certificate(request, number):

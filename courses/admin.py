@@ -14,9 +14,8 @@ from .models import (
     Resource,
     Series,
     ViewingAccommodation,
-    faculty_problems,
-    objectives_problems,
 )
+from .rules import faculty_problems, objectives_problems
 
 # The Activity admin itself is registered in lms/admin.py: publishing checks the
 # post-test and evaluation too, and courses may not import quizzes.

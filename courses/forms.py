@@ -1,6 +1,8 @@
 from django import forms
 
-from .models import Activity, CreditWindow, Series, format_credits
+from .models import Activity, Series
+from .rules import CreditWindow
+from .statements import format_credits
 
 
 class CatalogFilterForm(forms.Form):

@@ -3,15 +3,11 @@ from itertools import groupby
 
 from django.db import connection
 from django.db.models import Prefetch, Q
+from django.http import Http404
 
-from .models import (
-    Activity,
-    FacultyRole,
-    Participation,
-    Provider,
-    SavedActivity,
-    activity_credit_window,
-)
+from .hooks import page_relations
+from .models import Activity, FacultyRole, Participation, SavedActivity
+from .rules import CreditWindow, activity_credit_window
 
 SEARCH_FIELDS = ["title", "description", "objectives__text", "faculty__person__name"]
 
@@ -34,13 +30,12 @@ def _matching(query):
     return Activity.objects.filter(condition).values("pk")
 
 
-def catalog_activities(*, query="", credit="", series=None, credits="", at=None, provider=None):
+def catalog_activities(*, query="", credit="", series=None, credits="", at=None):
     """The published, released activities a catalog search shows, newest first."""
-    provider = provider or Provider.current()
     if credit:
-        activities = Activity.objects.in_window(credit, at=at, provider=provider)
+        activities = Activity.objects.in_window(credit, at=at)
     else:
-        activities = Activity.objects.visible(at=at, provider=provider)
+        activities = Activity.objects.visible(at=at)
     if series is not None:
         activities = activities.filter(series=series)
     if credits:
@@ -50,10 +45,9 @@ def catalog_activities(*, query="", credit="", series=None, credits="", at=None,
     return activities.select_related("series").order_by("-release_date", "title", "pk")
 
 
-def with_windows(activities, *, at=None, provider=None):
-    provider = provider or Provider.current()
+def with_windows(activities, *, at=None):
     for activity in activities:
-        activity.window = activity_credit_window(activity, at=at, provider=provider)
+        activity.window = activity_credit_window(activity, at=at)
     return activities
 
 
@@ -106,17 +100,30 @@ def saved_activities_of(*, user):
     ]
 
 
-def activity_for_page(*, slug):
-    # posttest is quizzes' reverse relation: read for the method of participation.
-    return (
-        Activity.objects.select_related("series", "recording", "posttest")
-        .prefetch_related(
-            "objectives",
-            "resources",
-            Prefetch("faculty", queryset=FacultyRole.objects.select_related("person")),
+def activity_for_learner(*, slug, user):
+    """The activity as `user` may see it, with its credit window as `window`: drafts and
+    unreleased ones only for staff (Http404 for anyone else).
+
+    Archived activities stay reachable (learners' certificates and transcripts link to
+    them) and say so; credit_window ARCHIVED takes away every way to start or claim.
+    """
+    try:
+        activity = (
+            Activity.objects.select_related("series", "recording", *page_relations())
+            .prefetch_related(
+                "objectives",
+                "resources",
+                Prefetch("faculty", queryset=FacultyRole.objects.select_related("person")),
+            )
+            .get(slug=slug)
         )
-        .get(slug=slug)
-    )
+    except Activity.DoesNotExist:
+        raise Http404("No such activity.") from None
+    window = activity_credit_window(activity)
+    if window in (CreditWindow.DRAFT, CreditWindow.NOT_YET_RELEASED) and not user.is_staff:
+        raise Http404("No such activity.")
+    activity.window = window
+    return activity
 
 
 def participation_of(*, user, activity):

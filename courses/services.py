@@ -6,15 +6,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import (
+from .models import Activity, Participation, SavedActivity, SavedSearch, ViewingSession
+from .rules import recording_requirement_met
+from .viewing import (
     VIEWING_SESSION_IDLE,
-    Activity,
-    Participation,
-    SavedActivity,
-    SavedSearch,
-    ViewingSession,
     merged_intervals,
-    recording_requirement_met,
     recording_viewing,
     viewing_credit,
     viewing_session_live,

@@ -11,21 +11,11 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import CatalogFilterForm
-from .models import (
-    MAX_PLAYBACK_RATE,
-    PLAYBACK_RATES,
-    Activity,
-    CreditWindow,
-    Provider,
-    SavedActivity,
-    activity_credit_window,
-    media_type,
-    recording_requirement_met,
-    recording_viewing,
-    viewing_accommodation_of,
-)
+from .media import media_type
+from .models import Activity, SavedActivity
+from .rules import CreditWindow, recording_requirement_met, viewing_accommodation_of
 from .selectors import (
-    activity_for_page,
+    activity_for_learner,
     catalog_activities,
     catalog_groups,
     learner_marks,
@@ -41,42 +31,22 @@ from .services import (
     saved_activity_set,
     viewing_session_open,
 )
+from .viewing import MAX_PLAYBACK_RATE, PLAYBACK_RATES, recording_viewing
 
 CATALOG_PAGE_SIZE = 20
 
 
-def page_activity(request, slug):
-    """The activity as a learner may see it: drafts and unreleased ones only for staff.
-
-    Archived activities stay reachable (learners' certificates and transcripts link to
-    them) and say so; credit_window ARCHIVED takes away every way to start or claim.
-    """
-    try:
-        activity = activity_for_page(slug=slug)
-    except Activity.DoesNotExist:
-        raise Http404("No such activity.") from None
-    window = activity_credit_window(activity)
-    if window in (CreditWindow.DRAFT, CreditWindow.NOT_YET_RELEASED) and not request.user.is_staff:
-        raise Http404("No such activity.")
-    activity.window = window
-    return activity
-
-
 def catalog(request):
-    provider = Provider.current()
-    form = CatalogFilterForm(
-        request.GET or None, activities=Activity.objects.visible(provider=provider)
-    )
+    form = CatalogFilterForm(request.GET or None, activities=Activity.objects.visible())
     filters = form.filters()
     activities = catalog_activities(
         query=filters.get("q", ""),
         credit=filters.get("credit", ""),
         series=filters.get("series"),
         credits=filters.get("credits", ""),
-        provider=provider,
     )
     page = Paginator(activities, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = learner_marks(user=request.user, activities=with_windows(list(page), provider=provider))
+    shown = learner_marks(user=request.user, activities=with_windows(list(page)))
     params = form.params()
     return render(
         request,
@@ -92,8 +62,7 @@ def catalog(request):
 
 
 def activity_detail(request, slug):
-    activity = page_activity(request, slug)
-    provider = Provider.current()
+    activity = activity_for_learner(slug=slug, user=request.user)
     saved = (
         request.user.is_authenticated
         and SavedActivity.objects.filter(user=request.user, activity=activity).exists()
@@ -103,7 +72,7 @@ def activity_detail(request, slug):
         "courses/activity_detail.html",
         {
             "activity": activity,
-            "texts": activity.texts(provider),
+            "texts": activity.texts(),
             "disclosure": activity.disclosure_statement(),
             "participation": participation_of(user=request.user, activity=activity),
             "saved": saved,
@@ -115,7 +84,7 @@ def activity_detail(request, slug):
 @require_POST
 def activity_save(request, slug):
     """Save or unsave the activity for the learner, then go back where they were."""
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     saved = request.POST.get("saved") == "1"
     saved_activity_set(user=request.user, activity=activity, saved=saved)
     messages.success(
@@ -130,7 +99,7 @@ def activity_save(request, slug):
 @login_required
 @require_POST
 def activity_start(request, slug):
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     if activity.window != CreditWindow.OPEN:
         messages.error(request, activity.window.label)
         return redirect(activity)
@@ -141,7 +110,7 @@ def activity_start(request, slug):
 def transcript(request, slug):
     """The recording's transcript as a page of its own, readable before starting or
     instead of playing, for whoever may see the activity page."""
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     recording = getattr(activity, "recording", None)
     if recording is None or not recording.transcript.strip():
         raise Http404("This recording has no transcript.")
@@ -152,8 +121,10 @@ def transcript(request, slug):
 
 @login_required
 def watch(request, slug):
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     participation = participation_of(user=request.user, activity=activity)
+    if participation is None and activity.window == CreditWindow.EXPIRED:
+        return _watch_without_credit(request, activity)
     if participation is None:
         messages.info(request, "Start the activity first.")
         return redirect(activity)
@@ -191,6 +162,17 @@ def watch(request, slug):
     )
 
 
+def _watch_without_credit(request, activity):
+    """The recording of an activity whose credit has ended, for a learner who never
+    started it: no participation, no progress kept, no way on to the evaluation, so
+    nothing here leads towards credit."""
+    return render(
+        request,
+        "courses/watch.html",
+        {"activity": activity, "recording": getattr(activity, "recording", None), "without_credit": True},
+    )
+
+
 def _seconds(intervals_ms):
     return [[start / 1000, end / 1000] for start, end in intervals_ms]
 
@@ -211,7 +193,7 @@ def watch_progress(request, slug):
     """A progress report from the player (static/js/watch.js), answered with the new totals."""
     if not request.user.is_authenticated:
         return logged_out_response()
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     try:
         report = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
@@ -225,7 +207,13 @@ def watch_progress(request, slug):
     except ViewingReportError as error:
         return JsonResponse({"error": str(error)}, status=400)
     progress = recording_viewing(participation=participation, activity=activity).as_json()
-    return JsonResponse({**progress, "watched": _seconds(participation.watched_intervals_ms)})
+    return JsonResponse(
+        {
+            **progress,
+            "requirement_met": recording_requirement_met(participation=participation),
+            "watched": _seconds(participation.watched_intervals_ms),
+        }
+    )
 
 
 @require_POST
@@ -233,7 +221,7 @@ def watch_session(request, slug):
     """A new viewing session for a watch page whose session ended during a long pause."""
     if not request.user.is_authenticated:
         return logged_out_response()
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     if activity.status == Activity.Status.ARCHIVED:
         return JsonResponse({"error": "This activity has been archived."}, status=400)
     participation = participation_of(user=request.user, activity=activity)
@@ -294,9 +282,14 @@ def _stream(field, first, length):
 @require_http_methods(["GET", "HEAD"])
 def recording_file(request, slug, kind):
     """An uploaded video or captions file, through the storage API, with byte ranges so
-    the player can seek. Only for learners who started the activity, and staff."""
-    activity = page_activity(request, slug)
-    if not request.user.is_staff and participation_of(user=request.user, activity=activity) is None:
+    the player can seek. Only for learners who started the activity, and staff; once
+    credit has ended, for anyone signed in, as watching then earns nothing."""
+    activity = activity_for_learner(slug=slug, user=request.user)
+    if (
+        not request.user.is_staff
+        and activity.window != CreditWindow.EXPIRED
+        and participation_of(user=request.user, activity=activity) is None
+    ):
         raise PermissionDenied("Start the activity to watch its recording.")
     recording = getattr(activity, "recording", None)
     field = getattr(recording, kind, None)

@@ -1,35 +1,21 @@
-"""The activity JSON format (SPEC §7): import all-or-nothing, export the same shape."""
+"""The activity JSON format (SPEC §7): import all-or-nothing, export the same shape.
+
+The importer reads the file's JSON shapes (an object, a list, text, a whole number, a date
+written YYYY-MM-DD); every limit on the values (lengths, choices, ranges, credit steps,
+date rules) is the models' own, checked by full_clean() and reported at the value's path.
+"""
 
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_slug
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from django.core.validators import validate_email
-
-from courses.models import (
-    Activity,
-    FacultyRole,
-    LearningObjective,
-    Person,
-    Recording,
-    Resource,
-    Series,
-    activity_date_problems,
-    validate_credit_amount,
-)
-from quizzes.models import (
-    Choice,
-    Evaluation,
-    EvaluationQuestion,
-    PostTest,
-    Question,
-    choices_problem,
-)
+from courses.models import Activity, FacultyRole, LearningObjective, Person, Recording, Resource, Series
+from quizzes.models import Choice, Evaluation, EvaluationQuestion, PostTest, Question
+from quizzes.rules import choices_problem
 
 from .publishing import activity_publish_problems
 
@@ -37,9 +23,6 @@ from .publishing import activity_publish_problems
 OVERRIDES = ["accreditation_statement", "hardware_requirements", "contact_email", "disclaimer", "privacy_url"]
 
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
-# The largest value a PositiveIntegerField holds on every supported database.
-MAX_INTEGER = 2147483647
-URL_MAX_LENGTH = 500
 # The old "show_answers" setting as (after a fail, after a pass).
 SHOW_ANSWERS_REVIEW = {
     "after_pass": (PostTest.Review.SCORE, PostTest.Review.CORRECT_ANSWERS),
@@ -56,7 +39,8 @@ class ActivityImportError(Exception):
 
 
 class _Reader:
-    """Reads one JSON object, naming the field path in every error."""
+    """Reads one JSON object, naming the field path in every error. A key the file leaves
+    out or sets to null reads as None, which _filled turns into the model's default."""
 
     def __init__(self, data, path):
         if not isinstance(data, dict):
@@ -65,28 +49,28 @@ class _Reader:
         self.path = path
 
     def name(self, key):
+        if key is None:
+            return self.path or "activity"
         return f"{self.path}.{key}" if self.path else key
 
     def fail(self, key, message):
         raise ActivityImportError(self.name(key), message)
 
-    def text(self, key, *, required=False, default="", max_length=None):
+    def text(self, key, *, required=False):
         value = self.data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None:
             if required:
                 self.fail(key, "is required")
-            return default
+            return None
         if not isinstance(value, str):
             self.fail(key, "must be text")
-        if max_length and len(value) > max_length:
-            self.fail(key, f"must be at most {max_length} characters")
+        if required and not value.strip():
+            self.fail(key, "is required")
         return value.strip()
 
-    def date(self, key, *, required=False):
+    def date(self, key):
         value = self.data.get(key)
         if value in (None, ""):
-            if required:
-                self.fail(key, "is required (YYYY-MM-DD)")
             return None
         # fromisoformat alone would also take 20210621, 2021-W25-1 and numbers.
         if isinstance(value, str) and DATE_FORMAT.fullmatch(value):
@@ -96,19 +80,30 @@ class _Reader:
                 pass
         self.fail(key, f"{value!r} is not a date in the form YYYY-MM-DD")
 
-    def integer(self, key, *, default=None, minimum=0, allow_null=False):
-        value = self.data.get(key, default)
-        if value is None and allow_null:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, f"must be a whole number of at least {minimum}")
-        if value > MAX_INTEGER:
-            self.fail(key, f"must be at most {MAX_INTEGER}")
+    def integer(self, key):
+        value = self.data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            self.fail(key, "must be a whole number")
         return value
 
-    def boolean(self, key, default=False):
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
+    def decimal(self, key):
+        """A finite Decimal from a JSON number or numeric text."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(key, f"{value!r} is not a number")
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail(key, f"{value!r} is not a number")
+        if not number.is_finite():
+            self.fail(key, f"{value!r} is not a number")
+        return number
+
+    def boolean(self, key):
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, bool):
             self.fail(key, "must be true or false")
         return value
 
@@ -127,14 +122,46 @@ class _Reader:
         value = self.data.get(key) if index is None else self.data[key][index]
         return _Reader(value, path)
 
-    def url(self, key, *, required=False, allow_path=False, max_length=URL_MAX_LENGTH):
-        value = self.text(key, required=required, max_length=max_length)
-        if value and not (allow_path and value.startswith("/")):
-            try:
-                URLValidator()(value)
-            except ValidationError:
-                self.fail(key, f"{value!r} is not a valid URL")
-        return value
+
+def _filled(instance, **values):
+    """`instance` with `values` set; a value the file left out gets the model's default."""
+    for name, value in values.items():
+        setattr(instance, name, instance._meta.get_field(name).get_default() if value is None else value)
+    return instance
+
+
+def _checked(instance, reader, *, keys=None, exclude=()):
+    """`instance` after full_clean(), or an error at the path of its first problem in the
+    file. `keys` names the JSON key of a model field where the two differ; `exclude`
+    the foreign keys to rows not saved yet."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        name, (first, *_) = next(iter(error.error_dict.items()))
+        if name == NON_FIELD_ERRORS:
+            reader.fail(None, _wording(first, None))
+        reader.fail((keys or {}).get(name, name), _wording(first, instance._meta.get_field(name)))
+    return instance
+
+
+def _wording(error, field):
+    """A model's error as the file's other errors read ("[2].title: is required"). Django's
+    stock messages are reworded; the limits in them still come from the model."""
+    params = error.params or {}
+    number = "a whole number" if isinstance(field, models.IntegerField) else "a number"
+    if error.code in ("blank", "null"):
+        return "is required"
+    if error.code == "invalid_choice":
+        return "must be one of " + ", ".join(str(value) for value, _ in field.flatchoices)
+    if error.code == "min_value":
+        return f"must be {number} of at least {params['limit_value']}"
+    if error.code == "max_value":
+        return f"must be {number} of at most {params['limit_value']}"
+    if error.code == "max_whole_digits":
+        return f"must be less than {10 ** params['max']}"
+    if error.code == "invalid" and isinstance(field, models.EmailField):
+        return f"{params['value']!r} is not an e-mail address"
+    return error.messages[0]
 
 
 def activities_import(*, data):
@@ -155,58 +182,32 @@ def activities_import(*, data):
 
 
 def _activity_import(r):
-    slug = r.text("slug", required=True, max_length=100)
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        r.fail("slug", "may contain only letters, numbers, hyphens and underscores")
-    fields = {
-        "title": r.text("title", required=True, max_length=300),
-        "accme_activity_id": r.text("accme_activity_id", max_length=50),
-        "status": r.text("status", default=Activity.Status.DRAFT),
-        "recorded_on": r.date("recorded_on"),
-        "release_date": r.date("release_date", required=True),
-        "reviewed_on": r.date("reviewed_on"),
-        "termination_date": r.date("termination_date", required=True),
-        "estimated_minutes": r.integer("estimated_minutes", default=60, minimum=1),
-        "credits": _credits(r),
-        "description": r.text("description"),
-        # Activities require viewing unless the file says otherwise (SPEC §3).
-        "requires_full_viewing": r.boolean("requires_full_viewing", default=True),
-        "accreditation_statement": r.text("accreditation_statement"),
-        "hardware_requirements": r.text("hardware_requirements"),
-        "contact_email": r.text("contact_email", max_length=254),
-        "disclaimer": r.text("disclaimer"),
-        "privacy_url": r.url("privacy_url", max_length=200),
-    }
-    if fields["status"] not in Activity.Status.values:
-        r.fail("status", f"must be one of {', '.join(Activity.Status.values)}")
-    if fields["contact_email"]:
-        try:
-            validate_email(fields["contact_email"])
-        except ValidationError:
-            r.fail("contact_email", f"{fields['contact_email']!r} is not an e-mail address")
-    date_problems = activity_date_problems(
-        recorded_on=fields["recorded_on"],
-        release_date=fields["release_date"],
-        reviewed_on=fields["reviewed_on"],
-        termination_date=fields["termination_date"],
+    slug = r.text("slug")
+    activity = _filled(
+        Activity.objects.filter(slug=slug).first() or Activity(),
+        slug=slug,
+        title=r.text("title"),
+        accme_activity_id=r.text("accme_activity_id"),
+        series=_series_import(r),
+        status=r.text("status"),
+        recorded_on=r.date("recorded_on"),
+        release_date=r.date("release_date"),
+        reviewed_on=r.date("reviewed_on"),
+        termination_date=r.date("termination_date"),
+        estimated_minutes=r.integer("estimated_minutes"),
+        credits=r.decimal("credits"),
+        description=r.text("description"),
+        requires_full_viewing=r.boolean("requires_full_viewing"),
+        **{key: r.text(key) for key in OVERRIDES},
     )
-    for key, message in date_problems.items():
-        r.fail(key, message)
-    series_title = r.text("series", max_length=200)
-    fields["series"] = Series.objects.get_or_create(title=series_title)[0] if series_title else None
+    _checked(activity, r).save()
 
-    activity, _ = Activity.objects.update_or_create(slug=slug, defaults=fields)
-
-    objectives = r.items("objectives")
-    for index, text in enumerate(objectives):
-        if not isinstance(text, str) or not text.strip():
-            raise ActivityImportError(r.name(f"objectives[{index}]"), "must be non-empty text")
     activity.objectives.all().delete()
-    LearningObjective.objects.bulk_create(
-        LearningObjective(activity=activity, order=i, text=t.strip()) for i, t in enumerate(objectives)
-    )
+    for index, text in enumerate(r.items("objectives")):
+        if not isinstance(text, str):
+            r.fail(f"objectives[{index}]", "must be non-empty text")
+        objective = LearningObjective(activity=activity, order=index, text=text.strip())
+        _checked(objective, r, keys={"text": f"objectives[{index}]"}).save()
 
     activity.faculty.all().delete()
     for index, _ in enumerate(r.items("faculty")):
@@ -215,12 +216,8 @@ def _activity_import(r):
     activity.resources.all().delete()
     for index, _ in enumerate(r.items("resources")):
         res = r.child("resources", index)
-        Resource.objects.create(
-            activity=activity,
-            order=index,
-            title=res.text("title", required=True, max_length=300),
-            url=res.url("url", required=True),
-        )
+        resource = Resource(activity=activity, order=index)
+        _checked(_filled(resource, title=res.text("title"), url=res.text("url")), res).save()
 
     _recording_import(r, activity)
     _posttest_import(r, activity)
@@ -230,6 +227,17 @@ def _activity_import(r):
         if problems:
             r.fail("status", "a published activity needs: " + " ".join(problems))
     return activity
+
+
+def _series_import(r):
+    title = r.text("series")
+    if not title:
+        return None
+    series = Series.objects.filter(title=title).first()
+    if series is None:
+        series = _checked(Series(title=title), r, keys={"title": "series"})
+        series.save()
+    return series
 
 
 def _recording_import(r, activity):
@@ -242,86 +250,40 @@ def _recording_import(r, activity):
             existing.delete()
         return
     rec = r.child("recording")
-    recording = existing or Recording(activity=activity)
-    recording.url = rec.url("url", allow_path=True)
-    if recording.url:
-        recording.video = ""
-    elif not recording.video:
-        rec.fail("url", "is required")
-    recording.captions_url = rec.url("captions_url", allow_path=True)
-    if recording.captions_url:
-        recording.captions = ""
-    recording.descriptions_url = rec.url("descriptions_url", allow_path=True)
-    if recording.descriptions_url:
-        recording.descriptions = ""
-    recording.duration_seconds = rec.integer("duration_seconds", default=0)
-    recording.required_viewing_percent = rec.integer("required_viewing_percent", default=90, minimum=1)
-    if recording.required_viewing_percent > 100:
-        rec.fail("required_viewing_percent", "must be at most 100")
-    recording.transcript = rec.text("transcript")
-    recording.activity = activity
-    try:
-        recording.clean()
-    except ValidationError as error:
-        key, messages = next(iter(error.message_dict.items()))
-        rec.fail(key, messages[0])
-    recording.save()
-
-
-def _decimal(r, key, value):
-    """A finite Decimal from a JSON number or numeric text, or a field error."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        r.fail(key, f"{value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        r.fail(key, f"{value!r} is not a number")
-    if not number.is_finite():
-        r.fail(key, f"{value!r} is not a number")
-    return number
-
-
-def _credits(r):
-    value = r.data.get("credits")
-    if value is None:
-        r.fail("credits", "is required")
-    credits = _decimal(r, "credits", value)
-    try:
-        validate_credit_amount(credits)
-    except ValidationError as error:
-        r.fail("credits", error.messages[0])
-    if credits >= 1000:
-        r.fail("credits", "must be less than 1000")
-    return credits
+    recording = _filled(
+        existing or Recording(),
+        activity=activity,
+        url=rec.text("url"),
+        captions_url=rec.text("captions_url"),
+        descriptions_url=rec.text("descriptions_url"),
+        duration_seconds=rec.integer("duration_seconds"),
+        required_viewing_percent=rec.integer("required_viewing_percent"),
+        transcript=rec.text("transcript"),
+    )
+    for upload, url in (("video", "url"), ("captions", "captions_url"), ("descriptions", "descriptions_url")):
+        if getattr(recording, url):
+            setattr(recording, upload, "")
+    _checked(recording, rec).save()
 
 
 def _faculty_import(f, activity, order):
-    role = f.text("role", default=FacultyRole.Role.PRESENTER)
-    if role not in FacultyRole.Role.values:
-        f.fail("role", f"must be one of {', '.join(FacultyRole.Role.values)}")
     relationships = []
     for index, _ in enumerate(f.items("relationships")):
         rel = f.child("relationships", index)
-        relationships.append(
-            {"company": rel.text("company", required=True), "nature": rel.text("nature", required=True)}
-        )
+        relationships.append({key: rel.text(key, required=True) for key in ("company", "nature")})
     # A person is the same person when name, degrees and affiliation all match. Matching
     # on the name alone would rewrite the affiliation printed on that person's earlier
     # activities whenever a later activity lists a new one.
-    identity = {
-        "name": f.text("name", required=True, max_length=200),
-        "degrees": f.text("degrees", max_length=100),
-        "affiliation": f.text("affiliation"),
-    }
+    person = _checked(_filled(Person(), **{key: f.text(key) for key in ("name", "degrees", "affiliation")}), f)
+    identity = {"name": person.name, "degrees": person.degrees, "affiliation": person.affiliation}
     person = Person.objects.filter(**identity).order_by("pk").first() or Person.objects.create(**identity)
-    FacultyRole.objects.create(
-        activity=activity,
-        person=person,
-        role=role,
-        order=order,
+    role = _filled(
+        FacultyRole(activity=activity, person=person, order=order),
+        role=f.text("role"),
         relationships=relationships,
         disclosure=f.text("disclosure"),
     )
+    _checked(role, f).save()
 
 
 def _posttest_import(r, activity):
@@ -334,75 +296,72 @@ def _posttest_import(r, activity):
                 r.fail("posttest", "learners have already taken this post-test; it cannot be removed")
         return
     p = r.child("posttest")
-    pass_percent = _decimal(p, "pass_percent", p.data.get("pass_percent", 75))
-    if not Decimal(1) <= pass_percent <= Decimal(100):
-        p.fail("pass_percent", "must be between 1 and 100")
-    if pass_percent != pass_percent.quantize(Decimal("0.01")):
-        p.fail("pass_percent", "may have at most two decimal places")
-    max_attempts = p.integer("max_attempts", minimum=1, allow_null=True)
-    settings = {
-        "pass_percent": pass_percent,
-        "max_attempts": max_attempts,
-        "minutes_between_attempts": p.integer("minutes_between_attempts", default=0),
-        "shuffle_questions": p.boolean("shuffle_questions"),
-        "shuffle_choices": p.boolean("shuffle_choices"),
+    posttest = _filled(
+        existing or PostTest(activity=activity),
+        pass_percent=p.decimal("pass_percent"),
+        max_attempts=p.integer("max_attempts"),
+        minutes_between_attempts=p.integer("minutes_between_attempts"),
+        shuffle_questions=p.boolean("shuffle_questions"),
+        shuffle_choices=p.boolean("shuffle_choices"),
         **_review_import(p),
-    }
+    )
+    _checked(posttest, p)
     questions = p.items("questions", required=True)
     if not questions:
         p.fail("questions", "a post-test needs at least one question")
     wanted = []
     for index, _ in enumerate(questions):
         q = p.child("questions", index)
-        text = q.text("text", required=True)
-        explanation = q.text("explanation")
-        multiple = q.boolean("multiple")
-        rows = []
-        for choice_index, _ in enumerate(q.items("choices", required=True)):
+        question = _filled(
+            Question(posttest=posttest, order=index),
+            text=q.text("text"),
+            explanation=q.text("explanation"),
+            multiple=q.boolean("multiple"),
+        )
+        _checked(question, q, exclude=["posttest"])
+        choices = []
+        for choice_index, _ in enumerate(q.items("choices")):
             c = q.child("choices", choice_index)
-            rows.append((c.text("text", required=True, max_length=500), c.boolean("correct")))
-        problem = choices_problem(rows, multiple=multiple)
+            choice = _filled(Choice(order=choice_index), text=c.text("text"), is_correct=c.boolean("correct"))
+            choices.append(_checked(choice, c, keys={"is_correct": "correct"}, exclude=["question"]))
+        problem = choices_problem([(c.text, c.is_correct) for c in choices], multiple=question.multiple)
         if problem:
             q.fail("choices", problem)
-        wanted.append((text, explanation, multiple, rows))
+        wanted.append((question, choices))
 
-    posttest, _ = PostTest.objects.update_or_create(activity=activity, defaults=settings)
+    posttest.save()
     current = [
         (q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in q.choices.all()])
         for q in posttest.questions.prefetch_related("choices")
     ]
-    if current == wanted:
+    rows = [(q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in cs]) for q, cs in wanted]
+    if current == rows:
         # Unchanged: keep the rows, which learners' answers may point at.
         return
     try:
         posttest.questions.all().delete()
     except ProtectedError:
         p.fail("questions", "learners have already answered these questions; they cannot be replaced")
-    for index, (text, explanation, multiple, rows) in enumerate(wanted):
-        question = Question.objects.create(
-            posttest=posttest, order=index, text=text, explanation=explanation, multiple=multiple
-        )
-        Choice.objects.bulk_create(
-            Choice(question=question, order=i, text=choice_text, is_correct=correct)
-            for i, (choice_text, correct) in enumerate(rows)
-        )
+    for question, choices in wanted:
+        question.save()
+        for choice in choices:
+            choice.question = question
+        Choice.objects.bulk_create(choices)
 
 
 def _review_import(p):
     """What a failed and a passed attempt show. Files from before the two settings name
     one "show_answers", read as quizzes' migration 0003 converted stored post-tests."""
-    after_fail, after_pass = PostTest.Review.SCORE, PostTest.Review.CORRECT_ANSWERS
-    if p.data.get("show_answers") is not None:
-        show_answers = p.text("show_answers")
-        if show_answers not in SHOW_ANSWERS_REVIEW:
-            p.fail("show_answers", f"must be one of {', '.join(SHOW_ANSWERS_REVIEW)}")
-        after_fail, after_pass = SHOW_ANSWERS_REVIEW[show_answers]
-    review = {}
-    for key, default in (("review_after_fail", after_fail), ("review_after_pass", after_pass)):
-        review[key] = p.text(key, default=default)
-        if review[key] not in PostTest.Review.values:
-            p.fail(key, f"must be one of {', '.join(PostTest.Review.values)}")
-    return review
+    review = {key: p.text(key) for key in ("review_after_fail", "review_after_pass")}
+    show_answers = p.text("show_answers")
+    if show_answers is None:
+        return review
+    if show_answers not in SHOW_ANSWERS_REVIEW:
+        p.fail("show_answers", f"must be one of {', '.join(SHOW_ANSWERS_REVIEW)}")
+    return {
+        key: review[key] if review[key] is not None else old
+        for key, old in zip(review, SHOW_ANSWERS_REVIEW[show_answers], strict=True)
+    }
 
 
 def _evaluation_import(r, activity):
@@ -418,24 +377,25 @@ def _evaluation_import(r, activity):
     wanted = []
     for index, _ in enumerate(e.items("questions", required=True)):
         q = e.child("questions", index)
-        text = q.text("text", required=True)
-        kind = q.text("kind", required=True)
-        if kind not in EvaluationQuestion.Kind.values:
-            q.fail("kind", f"must be one of {', '.join(EvaluationQuestion.Kind.values)}")
-        wanted.append((text, kind, q.boolean("required", default=True)))
+        question = _filled(
+            EvaluationQuestion(order=index),
+            text=q.text("text"),
+            kind=q.text("kind"),
+            required=q.boolean("required"),
+        )
+        wanted.append(_checked(question, q, exclude=["evaluation"]))
 
     evaluation = existing or Evaluation.objects.create(activity=activity)
     current = [(q.text, q.kind, q.required) for q in evaluation.questions.all()]
-    if current == wanted:
+    if current == [(q.text, q.kind, q.required) for q in wanted]:
         return
     try:
         evaluation.questions.all().delete()
     except ProtectedError:
         e.fail("questions", "learners have already answered this evaluation; it cannot be replaced")
-    EvaluationQuestion.objects.bulk_create(
-        EvaluationQuestion(evaluation=evaluation, order=index, text=text, kind=kind, required=required)
-        for index, (text, kind, required) in enumerate(wanted)
-    )
+    for question in wanted:
+        question.evaluation = evaluation
+    EvaluationQuestion.objects.bulk_create(wanted)
 
 
 def _iso(value):

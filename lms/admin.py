@@ -11,9 +11,11 @@ from courses.admin import (
     RecordingInline,
     ResourceInline,
 )
-from courses.models import Activity, CreditWindow, Provider, activity_credit_window, provider_today
+from courses.models import Activity, Provider, provider_today
+from courses.rules import CreditWindow, activity_credit_window, credit_window_q
 from quizzes.admin import POSTTEST_SETTINGS
-from quizzes.models import Evaluation, PostTest, assessment_problems
+from quizzes.models import Evaluation, PostTest
+from quizzes.rules import assessment_problems
 
 from .models import User
 from .publishing import (
@@ -67,9 +69,7 @@ class CreditWindowFilter(admin.SimpleListFilter):
         if self.value() in (CreditWindow.OPEN, CreditWindow.EXPIRED):
             return queryset.in_window(self.value())
         if self.value() == CreditWindow.NOT_YET_RELEASED:
-            return queryset.filter(status=Activity.Status.PUBLISHED).exclude(
-                pk__in=queryset.visible().values("pk")
-            )
+            return queryset.filter(credit_window_q(self.value(), day=provider_today()))
         return queryset
 
 
@@ -82,7 +82,7 @@ def not_yet_visible_warning(activity):
     return (
         f"“{activity.title}” is published, but learners will not see it until its release "
         f"date, {date_format(activity.release_date, 'F j, Y')}: today is "
-        f"{date_format(provider_today(provider=provider), 'F j, Y')} in the provider's time "
+        f"{date_format(provider_today(), 'F j, Y')} in the provider's time "
         f"zone ({provider.time_zone})."
     )
 

@@ -12,15 +12,13 @@ from courses.models import (
     Activity,
     FacultyRole,
     LearningObjective,
-    Provider,
     Recording,
     Resource,
-    activity_content_problems,
-    activity_date_problems,
     provider_today,
-    review_deadline,
 )
-from quizzes.models import Choice, Evaluation, PostTest, assessment_problems
+from courses.rules import activity_content_problems, activity_date_problems, review_deadline
+from quizzes.models import Choice, Evaluation, PostTest
+from quizzes.rules import assessment_problems
 from quizzes.services import evaluation_questions_copy
 
 
@@ -78,7 +76,7 @@ def activity_duplicate(*, activity, today=None):
     run's length of credit, within the 3-year review rule. Staff adjust them before
     publishing; the copy stays a draft until then.
     """
-    today = today or provider_today(provider=Provider.current())
+    today = today or provider_today()
     source = Activity.objects.get(pk=activity.pk)
     release = max(today, source.termination_date + datetime.timedelta(days=1))
     length = source.termination_date - source.release_date

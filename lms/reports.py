@@ -43,8 +43,8 @@ def _count_per_activity(queryset, *, activity_path, distinct_field="pk"):
 
 def _sum_per_activity(field):
     return Subquery(
-        Certificate.objects.filter(activity=OuterRef("pk"))
-        .exclude(state=Certificate.State.REVOKED)
+        Certificate.objects.standing()
+        .filter(activity=OuterRef("pk"))
         .order_by()
         .values("activity")
         .annotate(total=Sum(field))
@@ -72,7 +72,7 @@ def activities_with_completion_counts():
                 graded.filter(passed=True), activity_path="posttest__activity", distinct_field="user"
             ),
             certified=_count_per_activity(
-                Certificate.objects.exclude(state=Certificate.State.REVOKED), activity_path="activity"
+                Certificate.objects.standing(), activity_path="activity"
             ),
             credits_claimed=Coalesce(_sum_per_activity("credits_claimed"), Value(Decimal(0))),
             hours=Coalesce(_sum_per_activity("hours"), Value(Decimal(0))),
@@ -165,12 +165,12 @@ def pars_completions(*, start, end):
     completion): AMA credit certificates that stand, of learners who consented to share
     them with boards."""
     return (
-        Certificate.objects.filter(
+        Certificate.objects.standing()
+        .filter(
             completed_on__range=(start, end),
             kind=Certificate.Kind.AMA_CREDIT,
             user__share_with_boards=True,
         )
-        .exclude(state=Certificate.State.REVOKED)
         .select_related("user", "activity")
         .order_by("completed_on", "activity__slug", "pk")
     )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from certificates.pdf import html_to_pdf
 from certificates.selectors import transcript_of
 from courses.forms import CatalogFilterForm
-from courses.models import Activity, Provider
+from courses.models import Activity
 from courses.selectors import learner_marks, saved_activities_of, with_windows
 from courses.services import SavedSearchInvalid, saved_search_create, saved_search_delete
 from courses.views import logged_out_response
@@ -112,7 +112,7 @@ def transcript_csv(request):
 
 @login_required
 def saved_activities(request):
-    activities = with_windows(saved_activities_of(user=request.user), provider=Provider.current())
+    activities = with_windows(saved_activities_of(user=request.user))
     return render(
         request,
         "lms/saved_activities.html",

@@ -11,9 +11,8 @@ from .models import (
     EvaluationQuestion,
     PostTest,
     Question,
-    choices_problem,
-    posttest_problems,
 )
+from .rules import choices_problem, posttest_problems
 from .services import evaluation_default, evaluation_questions_copy
 
 

@@ -60,3 +60,82 @@ class EvaluationForm(forms.Form):
             )
             for question in self.questions
         }
+
+
+ANSWER_MISSING = "Please answer this question."
+# Codes of errors no one makes with the page as served: a forged or stale form.
+FORGED = {"invalid", "invalid_choice", "invalid_list", "foreign_question"}
+
+
+class _ChoiceIds:
+    """Option ids "question-<id>-<n>": the links of the error summary point at them."""
+
+    def id_for_label(self, id_, index="0"):
+        return f"{id_}-{index}" if id_ else ""
+
+
+class ChoiceRadios(_ChoiceIds, forms.RadioSelect):
+    pass
+
+
+class ChoiceCheckboxes(_ChoiceIds, forms.CheckboxSelectMultiple):
+    pass
+
+
+class AttemptForm(forms.Form):
+    """Which attempt a post-test page hands in: read first, as its questions make the rest."""
+
+    attempt = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PostTestForm(AttemptForm):
+    """One field per question of an attempt, named "question-<id>", offering exactly that
+    question's choices (ids), in the attempt's order: a radio for a single answer,
+    checkboxes for several. The fields carry no sign of which choices are right."""
+
+    use_required_attribute = False
+
+    def __init__(self, *args, items, **kwargs):
+        kwargs.setdefault("auto_id", "%s")
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for question, choices in items:
+            options = [(choice.pk, choice.text) for choice in choices]
+            if question.multiple:
+                field = forms.TypedMultipleChoiceField(
+                    choices=options, coerce=int, widget=ChoiceCheckboxes
+                )
+            else:
+                field = forms.TypedChoiceField(choices=options, coerce=int, widget=ChoiceRadios)
+            field.label = question.text
+            field.error_messages["required"] = ANSWER_MISSING
+            self.fields[f"question-{question.pk}"] = field
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(key.startswith("question-") and key not in self.fields for key in self.data):
+            raise forms.ValidationError(
+                "This form does not match your attempt.", code="foreign_question"
+            )
+        return cleaned
+
+    def is_forged(self):
+        return any(
+            error.code in FORGED for errors in self.errors.as_data().values() for error in errors
+        )
+
+    def missing(self):
+        """(number on the page, bound field) of each unanswered question."""
+        return [
+            (number, self[f"question-{question.pk}"])
+            for number, (question, _) in enumerate(self.items, start=1)
+            if self[f"question-{question.pk}"].errors
+        ]
+
+    def answers(self):
+        """Question id → ticked choice ids, as the grading service takes them."""
+        answers = {}
+        for question, _ in self.items:
+            value = self.cleaned_data[f"question-{question.pk}"]
+            answers[question.pk] = value if isinstance(value, list) else [value]
+        return answers

@@ -1,16 +1,19 @@
-import datetime
-from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from courses.models import Activity, local_date
+from courses.models import Activity
 
 DEFAULT_PASS_PERCENT = Decimal("75")
+
+
+def validate_pass_percent(value):
+    if not 1 <= value <= 100:
+        raise ValidationError("The pass mark must be between 1 and 100 percent.")
 
 
 class PostTest(models.Model):
@@ -26,7 +29,7 @@ class PostTest(models.Model):
         max_digits=5,
         decimal_places=2,
         default=DEFAULT_PASS_PERCENT,
-        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        validators=[validate_pass_percent],
         help_text="The lowest passing score, inclusive: 75 means 3 of 4 passes.",
     )
     max_attempts = models.PositiveIntegerField(
@@ -116,34 +119,6 @@ class Choice(models.Model):
         return self.text
 
 
-def score_percent(*, correct, total):
-    """The score as an exact percentage, truncated to two places (74.999 stays 74.99)."""
-    if not total:
-        return Decimal("0")
-    return (Decimal(correct * 100) / Decimal(total)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-
-
-def score_passes(*, correct, total, pass_percent):
-    """Whether `correct` of `total` reaches `pass_percent`, inclusive, in exact arithmetic."""
-    return total > 0 and Decimal(correct * 100) >= Decimal(pass_percent) * total
-
-
-def answer_is_right(*, question, choices, chosen_ids):
-    """Whether the set of choice ids a learner ticked answers `question` right.
-
-    `choices` are the question's own choices; an id that is not one of them (a choice of
-    another question or activity) makes the answer wrong, never right. A single-answer
-    question is right with exactly one choice ticked and that choice correct; a
-    multi-answer question only with exactly the correct set ticked.
-    """
-    own = {choice.pk: choice for choice in choices}
-    if not chosen_ids or not set(chosen_ids) <= own.keys():
-        return False
-    if question.multiple:
-        return set(chosen_ids) == {pk for pk, choice in own.items() if choice.is_correct}
-    return len(set(chosen_ids)) == 1 and own[next(iter(chosen_ids))].is_correct
-
-
 class Attempt(models.Model):
     """One sitting of a post-test: opened when the learner sees the questions."""
 
@@ -201,134 +176,6 @@ class AnswerChoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["answer", "choice"], name="one_tick_per_choice")
         ]
-
-
-def posttest_passed_attempt(*, user, activity):
-    """The learner's first passing attempt on the activity's post-test, or None."""
-    return (
-        Attempt.objects.filter(user=user, posttest__activity=activity, passed=True)
-        .select_related("posttest__activity")
-        .order_by("submitted_at")
-        .first()
-    )
-
-
-def attempt_within_credit_window(*, attempt, provider=None):
-    """Whether a graded attempt was submitted while its activity gave credit.
-
-    The submission counts, not the start: an attempt opened on the termination date and
-    submitted after midnight (provider time) earns no credit.
-    """
-    if attempt.submitted_at is None:
-        return False
-    activity = attempt.posttest.activity
-    day = local_date(attempt.submitted_at, provider=provider)
-    return activity.release_date <= day <= activity.termination_date
-
-
-def attempt_review_level(*, attempt):
-    """What the result page of `attempt` may show, as a PostTest.Review level: the
-    post-test's setting for a pass or for a fail, and only the score before grading."""
-    if not attempt.is_submitted:
-        return PostTest.Review.SCORE
-    posttest = attempt.posttest
-    return PostTest.Review(posttest.review_after_pass if attempt.passed else posttest.review_after_fail)
-
-
-@dataclass
-class Standing:
-    """Where a learner stands on a post-test: what they did and whether they may go on."""
-
-    posttest: PostTest
-    graded: list
-    open_attempt: Attempt | None
-    passed: Attempt | None
-    next_attempt_at: datetime.datetime | None
-
-    @property
-    def latest(self):
-        return self.graded[0] if self.graded else None
-
-    @property
-    def out_of_attempts(self):
-        cap = self.posttest.max_attempts
-        return cap is not None and len(self.graded) >= cap
-
-    @property
-    def refusal(self):
-        """Why no attempt may be taken now, or "" when one may."""
-        if self.passed:
-            return "You have passed this post-test; further attempts are not needed."
-        if self.out_of_attempts:
-            return f"You have used all {self.posttest.max_attempts} attempts for this post-test."
-        if self.next_attempt_at:
-            return "Please wait before you try the post-test again."
-        return ""
-
-
-def posttest_standing(*, user, posttest, at=None):
-    attempts = list(Attempt.objects.filter(user=user, posttest=posttest))
-    graded = sorted(
-        (attempt for attempt in attempts if attempt.is_submitted),
-        key=lambda attempt: (attempt.submitted_at, attempt.pk),
-        reverse=True,
-    )
-    passed = next((attempt for attempt in reversed(graded) if attempt.passed), None)
-    next_attempt_at = None
-    if graded and posttest.minutes_between_attempts:
-        ready = graded[0].submitted_at + datetime.timedelta(minutes=posttest.minutes_between_attempts)
-        if ready > (at or timezone.now()):
-            next_attempt_at = ready
-    return Standing(
-        posttest=posttest,
-        graded=graded,
-        open_attempt=next((attempt for attempt in attempts if not attempt.is_submitted), None),
-        passed=passed,
-        next_attempt_at=next_attempt_at,
-    )
-
-
-def choices_problem(choices, *, multiple):
-    """`choices` is a list of (text, is_correct): what keeps them from making a fair
-    question, or "" when nothing does."""
-    correct = sum(1 for _, is_correct in choices if is_correct)
-    if len(choices) < 2:
-        return "A question needs at least two choices."
-    if not correct:
-        return "Mark at least one choice as correct."
-    if correct > 1 and not multiple:
-        return (
-            "A single-answer question needs exactly one correct choice; "
-            "tick “several correct answers” to accept more."
-        )
-    if multiple and correct == len(choices):
-        return "A multi-answer question needs at least one choice that is not correct."
-    return ""
-
-
-def validate_question_choices(choices, *, multiple=False):
-    problem = choices_problem(choices, multiple=multiple)
-    if problem:
-        raise ValidationError(problem)
-
-
-def posttest_problems(*, activity):
-    """What keeps the activity's post-test from being published, as messages for staff."""
-    posttest = PostTest.objects.filter(activity=activity).first()
-    if posttest is None:
-        return ["The activity has no post-test."]
-    questions = list(posttest.questions.prefetch_related("choices"))
-    if not questions:
-        return ["The post-test has no questions."]
-    problems = []
-    for number, question in enumerate(questions, start=1):
-        problem = choices_problem(
-            [(choice.text, choice.is_correct) for choice in question.choices.all()],
-            multiple=question.multiple,
-        )
-        if problem:
-            problems.append(f"Post-test question {number}: {problem}")
-    return problems
 
 
 class Evaluation(models.Model):
@@ -422,32 +269,3 @@ class EvaluationAnswer(models.Model):
     question = models.ForeignKey(EvaluationQuestion, on_delete=models.PROTECT, related_name="answers")
     value = models.TextField(blank=True)
     comment = models.TextField(blank=True)
-
-
-def evaluation_response_of(*, user, activity):
-    return EvaluationResponse.objects.filter(user=user, evaluation__activity=activity).first()
-
-
-def evaluation_is_editable(*, user, activity):
-    """A learner may change the evaluation until a certificate exists for the activity.
-
-    quizzes sits left of certificates and may not import it, so it asks through the
-    user's reverse relation, which is there whenever the certificates app is installed.
-    """
-    certificates = getattr(user, "certificates", None)
-    return certificates is None or not certificates.filter(activity=activity).exists()
-
-
-def evaluation_problems(*, activity):
-    """What keeps the activity's evaluation from being published, as messages for staff."""
-    evaluation = Evaluation.objects.filter(activity=activity).first()
-    if evaluation is None:
-        return ["The activity has no evaluation."]
-    if not evaluation.questions.exists():
-        return ["The evaluation has no questions."]
-    return []
-
-
-def assessment_problems(*, activity):
-    """Everything in quizzes that keeps `activity` from being published."""
-    return posttest_problems(activity=activity) + evaluation_problems(activity=activity)

@@ -6,12 +6,33 @@ from .models import (
     COMMITMENT_CHOICES,
     LIKERT_CHOICES,
     YES_NO_CHOICES,
+    Attempt,
     AttemptAnswer,
     EvaluationAnswer,
     EvaluationQuestion,
+    EvaluationResponse,
     PostTest,
-    attempt_review_level,
 )
+from .rules import attempt_review_level, standing_of
+
+
+def posttest_passed_attempt(*, user, activity):
+    """The learner's first passing attempt on the activity's post-test, or None."""
+    return (
+        Attempt.objects.filter(user=user, posttest__activity=activity, passed=True)
+        .select_related("posttest__activity")
+        .order_by("submitted_at")
+        .first()
+    )
+
+
+def posttest_standing(*, user, posttest, at=None):
+    attempts = list(Attempt.objects.filter(user=user, posttest=posttest))
+    return standing_of(posttest=posttest, attempts=attempts, at=at)
+
+
+def evaluation_response_of(*, user, activity):
+    return EvaluationResponse.objects.filter(user=user, evaluation__activity=activity).first()
 
 
 def attempt_questions(*, attempt):

@@ -12,13 +12,9 @@ from .models import (
     EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
-    answer_is_right,
-    evaluation_is_editable,
-    posttest_standing,
-    score_passes,
-    score_percent,
 )
-from .selectors import attempt_questions
+from .rules import answer_is_right, evaluation_is_editable, score_passes, score_percent
+from .selectors import attempt_questions, posttest_standing
 
 Kind = EvaluationQuestion.Kind
 # The form a new installation starts from; staff edit it in the admin afterwards.

@@ -3,24 +3,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 
-from courses.models import Provider, local_date
-from courses.models import recording_requirement_met
-from courses.selectors import participation_of
-from courses.views import page_activity
+from courses.models import Provider
+from courses.rules import recording_requirement_met
+from courses.selectors import activity_for_learner, participation_of
 
-from .forms import EvaluationForm
-from .models import (
-    Attempt,
-    Evaluation,
-    PostTest,
-    attempt_within_credit_window,
-    evaluation_is_editable,
+from .forms import AttemptForm, EvaluationForm, PostTestForm
+from .models import Attempt, Evaluation, PostTest
+from .rules import attempt_no_credit_message, attempt_outside_window, evaluation_is_editable
+from .selectors import (
+    attempt_questions,
+    attempt_review,
+    evaluation_answers_of,
     evaluation_response_of,
     posttest_standing,
 )
-from .selectors import attempt_questions, attempt_review, evaluation_answers_of
 from .services import (
     AttemptClosed,
     AttemptRefused,
@@ -42,7 +39,7 @@ def _participating(request, activity):
 
 @login_required
 def evaluation(request, slug):
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     participation = _participating(request, activity)
     if participation is None:
         return redirect(activity)
@@ -82,6 +79,7 @@ def evaluation(request, slug):
         "quizzes/evaluation.html",
         {
             "activity": activity,
+            "participation": participation,
             "form": form,
             "already_done": response,
             "editable": editable,
@@ -92,7 +90,7 @@ def evaluation(request, slug):
 
 @login_required
 def posttest(request, slug):
-    activity = page_activity(request, slug)
+    activity = activity_for_learner(slug=slug, user=request.user)
     participation = _participating(request, activity)
     if participation is None:
         return redirect(activity)
@@ -116,18 +114,12 @@ def posttest(request, slug):
 
 
 def _posttest_submit(request, activity, posttest):
-    try:
-        attempt_id = int(request.POST.get("attempt", ""))
-        answers = {
-            int(key.removeprefix("question-")): [int(value) for value in request.POST.getlist(key)]
-            for key in request.POST
-            if key.startswith("question-")
-        }
-    except ValueError:
+    handed_in = AttemptForm(request.POST)
+    if not handed_in.is_valid():
         return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
     attempt = (
         Attempt.objects.select_related("posttest")
-        .filter(pk=attempt_id, user=request.user, posttest=posttest)
+        .filter(pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest)
         .first()
     )
     if attempt is None:
@@ -136,24 +128,14 @@ def _posttest_submit(request, activity, posttest):
         # A double click, the back button or a replayed form: the first one counted.
         messages.info(request, "That attempt was already graded; here is its result.")
         return redirect("quizzes:posttest", slug=activity.slug)
-    items = attempt_questions(attempt=attempt)
-    expected = {question.pk for question, _ in items}
-    if not answers.keys() <= expected:
-        return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
-    missing = {pk for pk in expected if not answers.get(pk)}
-    if missing:
+    form = PostTestForm(request.POST, items=attempt_questions(attempt=attempt))
+    if not form.is_valid():
+        if form.is_forged():
+            return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
         standing = posttest_standing(user=request.user, posttest=posttest)
-        return _posttest_page(
-            request,
-            activity,
-            standing,
-            attempt=attempt,
-            items=items,
-            selected=answers,
-            missing=missing,
-        )
+        return _posttest_page(request, activity, standing, attempt=attempt, form=form)
     try:
-        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=answers)
+        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=form.answers())
     except AttemptClosed:
         messages.info(request, "That attempt was already graded; here is its result.")
     except AttemptRefused as refused:
@@ -161,26 +143,13 @@ def _posttest_submit(request, activity, posttest):
     return redirect("quizzes:posttest", slug=activity.slug)
 
 
-def _credit_note(attempt, activity, provider):
+def _credit_note(attempt):
     """Why a passing attempt earns no credit, or "" when it does."""
-    if not attempt.passed or attempt_within_credit_window(attempt=attempt, provider=provider):
-        return ""
-    day = local_date(attempt.submitted_at, provider=provider)
-    if day > activity.termination_date:
-        return (
-            f"You passed, but you handed in this attempt on {date_format(day, 'F j, Y')}, after "
-            f"credit for this activity ended on {date_format(activity.termination_date, 'F j, Y')}. "
-            "An attempt handed in after the termination date does not earn credit."
-        )
-    return (
-        "You passed, but you handed in this attempt before the activity was released, "
-        "so it does not earn credit."
-    )
+    outside = attempt.passed and attempt_outside_window(attempt=attempt)
+    return attempt_no_credit_message(**outside) if outside else ""
 
 
-def _posttest_page(
-    request, activity, standing, *, attempt=None, items=None, selected=None, missing=(), notice=""
-):
+def _posttest_page(request, activity, standing, *, attempt=None, form=None, notice=""):
     """The post-test page: a live attempt's questions (and nothing that gives away the
     answers), or else the result of the attempt that counts with what comes next."""
     provider = Provider.current()
@@ -195,25 +164,26 @@ def _posttest_page(
         "notice": notice,
     }
     if attempt is not None:
-        selected = selected or {}
         attempt.posttest = standing.posttest
-        context["attempt"] = attempt
-        context["questions"] = [
-            {
-                "question": question,
-                "missing": question.pk in missing,
-                "choices": [(choice, choice.pk in selected.get(question.pk, ())) for choice in choices],
-            }
-            for question, choices in (items or attempt_questions(attempt=attempt))
-        ]
+        form = form or PostTestForm(
+            items=attempt_questions(attempt=attempt), initial={"attempt": attempt.pk}
+        )
+        questions = []
+        for question, choices in form.items:
+            field = form[f"question-{question.pk}"]
+            questions.append(
+                {
+                    "question": question,
+                    "field": field,
+                    "missing": bool(field.errors),
+                    "choices": [(choice, option.data["selected"]) for choice, option in zip(choices, field)],
+                }
+            )
+        context.update(attempt=attempt, form=form, questions=questions)
         # The error summary links each unanswered question to its first choice.
         context["missing_errors"] = [
-            {
-                "message": f"Answer question {number} before you submit.",
-                "anchor": f"question-{item['question'].pk}-0",
-            }
-            for number, item in enumerate(context["questions"], start=1)
-            if item["missing"]
+            {"message": f"Answer question {number} before you submit.", "anchor": f"{field.auto_id}-0"}
+            for number, field in form.missing()
         ]
         return render(request, "quizzes/posttest.html", context)
     shown = standing.passed or standing.latest
@@ -222,7 +192,7 @@ def _posttest_page(
         context.update(
             last=shown,
             review=attempt_review(attempt=shown),
-            credit_note=_credit_note(shown, activity, provider),
+            credit_note=_credit_note(shown),
             now=timezone.now(),
         )
     return render(request, "quizzes/posttest.html", context)

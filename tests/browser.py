@@ -42,7 +42,9 @@ AXE_OPTIONS = {
     "runOnly": {
         "type": "tag",
         "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
-    }
+    },
+    # Details only for what fails: axe then skips serialising every node that passed.
+    "resultTypes": ["violations"],
 }
 
 

@@ -1,5 +1,7 @@
+import datetime
 import io
 import subprocess
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
@@ -12,6 +14,11 @@ from lms.celery import app as celery_app
 from . import factories
 
 pytest_plugins = ["tests.browser"]
+
+NEW_YORK = ZoneInfo("America/New_York")
+# 03:30 UTC on the 27th is 22:30 on the 26th in New York: the machine's UTC date is already
+# the provider's tomorrow.
+NEW_YORK_EVENING = datetime.datetime(2026, 11, 27, 3, 30, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -45,7 +52,7 @@ def provider(db):
 @pytest.fixture
 def today(provider):
     """The provider's today, the only "today" a test may build dates from."""
-    return provider_today(provider=provider)
+    return provider_today()
 
 
 @pytest.fixture
@@ -56,6 +63,12 @@ def learner(db):
 @pytest.fixture
 def activity(provider):
     return factories.complete_activity()
+
+
+@pytest.fixture
+def issued_certificate(activity):
+    """A physician's issued certificate on `activity`, its PDF rendered as the worker renders it."""
+    return factories.certificate_for(activity=activity, rendered=True)
 
 
 def pdf_text(content):

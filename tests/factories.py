@@ -6,7 +6,9 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
+from certificates.issuing import certificate_issue
 from certificates.models import Certificate
+from certificates.services import certificate_snapshot
 from courses.models import (
     Activity,
     FacultyRole,
@@ -330,25 +332,20 @@ class StaffUserFactory(UserFactory):
     is_staff = True
 
 
-def certificate_for(*, activity, user=None, credits="1", completed_on=None, **fields):
+def certificate_for(*, activity, user=None, credits="1", completed_on=None, rendered=False, **fields):
     """A claimed certificate of `user` (a new physician by default) on `activity`, made
-    directly: for reports, which read certificates and not how they were earned."""
+    directly with the snapshot a claim freezes: for pages and reports, which read
+    certificates and not how they were earned. `rendered` issues it as the worker does,
+    with its PDF."""
     user = user or UserFactory()
-    physician = user.is_physician
-    return Certificate.objects.create(
+    certificate = Certificate.objects.create(
         user=user,
         activity=activity,
-        kind=Certificate.Kind.AMA_CREDIT if physician else Certificate.Kind.PARTICIPATION,
-        credits_claimed=Decimal(credits) if physician else None,
-        hours=None if physician else activity.credits,
         completed_on=completed_on or provider_today(),
-        learner_name=user.certificate_name,
-        learner_degree=user.degree,
-        activity_title=activity.title,
-        activity_release_date=activity.release_date,
-        activity_credits=activity.credits,
-        provider_name="Test Medical School",
-        accreditation_statement="Accredited.",
-        designation_statement="Designated.",
+        **certificate_snapshot(user=user, activity=activity, credits=Decimal(credits)),
         **fields,
     )
+    if rendered:
+        certificate_issue(certificate_id=certificate.pk)
+        certificate.refresh_from_db()
+    return certificate

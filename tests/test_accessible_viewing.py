@@ -10,15 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from certificates.models import Certificate, credit_gate
-from courses.models import (
-    Activity,
-    Provider,
-    Recording,
-    ViewingAccommodation,
-    recording_requirement_met,
-    recording_requirement_met_at,
-)
+from certificates.models import Certificate
+from certificates.rules import credit_gate
+from courses.models import Activity, Provider, Recording, ViewingAccommodation
+from courses.rules import recording_requirement_met, recording_requirement_met_at
 from quizzes.models import EvaluationResponse
 
 from .factories import (

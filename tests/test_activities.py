@@ -7,7 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from certificates.services import certificate_claim
-from courses.models import Activity, activity_date_problems, credit_designation_statement
+from courses.hooks import pass_mark_of
+from courses.models import Activity
+from courses.rules import activity_date_problems
+from courses.selectors import activity_for_learner
+from courses.statements import credit_designation_statement
 
 from .factories import (
     ActivityFactory,
@@ -143,6 +147,29 @@ def test_it_generates_the_method_of_participation_from_the_pass_mark(activity):
     assert "score at least 80% on the post-test" in activity.method_of_participation()
 
 
+def test_it_asks_quizzes_for_the_pass_mark_through_the_hook_it_registers(activity):
+    activity.posttest.pass_percent = Decimal("82.5")
+    activity.posttest.save()
+
+    assert pass_mark_of(Activity.objects.get(pk=activity.pk)) == "82.5"
+
+
+def test_it_names_no_post_test_step_for_an_activity_without_one(provider):
+    activity = ActivityFactory()
+
+    assert pass_mark_of(activity) is None
+    assert "post-test" not in activity.method_of_participation()
+
+
+def test_it_reads_the_pass_mark_within_the_activity_pages_one_query(
+    activity, learner, django_assert_num_queries
+):
+    shown = activity_for_learner(slug=activity.slug, user=learner)
+
+    with django_assert_num_queries(0):
+        assert "score at least 75% on the post-test" in shown.method_of_participation()
+
+
 def test_it_names_the_viewing_share_when_the_activity_requires_it(activity):
     activity.requires_full_viewing = True
 
@@ -155,7 +182,7 @@ def test_it_prints_the_providers_texts_unless_the_activity_overrides_them(provid
     provider.save()
     activity.disclaimer = "This activity's own disclaimer."
 
-    texts = activity.texts(provider)
+    texts = activity.texts()
 
     assert texts.disclaimer == "This activity's own disclaimer."
     assert texts.privacy_url == "https://example.org/privacy"

@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from certificates.models import Certificate
-from certificates.services import certificate_claim
 from courses.models import Participation, Recording
 
 from . import factories
@@ -55,22 +54,13 @@ def claim_state():
     return f"/activities/{activity.slug}/claim/", user, "Get my certificate"
 
 
-def issued_certificate():
-    activity = complete_activity()
-    user = learner_ready_to_claim(activity=activity)
-    certificate = certificate_claim(user=user, activity=activity, credits="1", attested=True)
-    certificate.refresh_from_db()
-    assert certificate.state == Certificate.State.ISSUED, certificate.last_error
-    return certificate
-
-
 def certificate_state():
-    certificate = issued_certificate()
+    certificate = factories.certificate_for(activity=complete_activity(), rendered=True)
     return certificate.get_absolute_url(), certificate.user, "Download certificate"
 
 
 def verify_state():
-    certificate = issued_certificate()
+    certificate = factories.certificate_for(activity=complete_activity(), state=Certificate.State.ISSUED)
     return f"/certificates/verify/{certificate.number}/", None, "Valid certificate"
 
 

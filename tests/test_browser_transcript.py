@@ -6,23 +6,15 @@ from playwright.sync_api import expect
 
 from certificates.issuing import certificate_issue
 from certificates.models import Certificate
-from certificates.services import certificate_claim
 
 from .browser import assert_accessible, check_page
-from .factories import complete_activity, learner_ready_to_claim
+from .factories import certificate_for, complete_activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def claimed(activity=None):
-    activity = activity or complete_activity()
-    learner = learner_ready_to_claim(activity=activity)
-    return certificate_claim(user=learner, activity=activity, credits="0.75", attested=True)
-
-
 def test_the_transcript_is_accessible_and_fits_a_phone(provider, open_page, axe):
-    certificate = claimed()
-    certificate_issue(certificate_id=certificate.pk)
+    certificate = certificate_for(activity=complete_activity(), credits="0.75", rendered=True)
     check_page(
         open_page, axe, name="transcript", path="/me/transcript/", user=certificate.user,
         expect_text=certificate.number,
@@ -35,11 +27,9 @@ def test_the_empty_transcript_points_to_the_catalog(provider, open_page, axe, le
 
 
 @pytest.fixture
-def waiting(provider, open_page, monkeypatch):
+def waiting(provider, open_page):
     """A pending certificate's page, open and marked: a reload would lose window.__marker."""
-    # No worker picks the task up: the certificate stays pending until the test changes it.
-    monkeypatch.setattr("certificates.tasks.render_certificate.delay", lambda certificate_id: None)
-    certificate = claimed()
+    certificate = certificate_for(activity=complete_activity())
     page = open_page("desktop", certificate.user)
     page.goto(f"/certificates/{certificate.number}/")
     region = page.locator("main [role=status]")
@@ -57,9 +47,8 @@ def waiting(provider, open_page, monkeypatch):
     page.remove_listener("framenavigated", navigated)
 
 
-def test_it_passes_axe_while_the_certificate_is_being_prepared(provider, open_page, axe, monkeypatch):
-    monkeypatch.setattr("certificates.tasks.render_certificate.delay", lambda certificate_id: None)
-    certificate = claimed()
+def test_it_passes_axe_while_the_certificate_is_being_prepared(provider, open_page, axe):
+    certificate = certificate_for(activity=complete_activity())
     check_page(open_page, axe, name="certificate-pending", path=f"/certificates/{certificate.number}/",
                user=certificate.user, expect_text="being prepared")
 

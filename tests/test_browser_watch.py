@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from courses.models import Participation, Recording, intervals_total
+from courses.models import Participation, Recording
+from courses.viewing import intervals_total
 
 from . import factories
 from .factories import UploadedRecordingFactory, complete_activity

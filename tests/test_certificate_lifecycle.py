@@ -17,7 +17,7 @@ from certificates.services import (
 from certificates.tasks import render_certificate
 
 from .conftest import pdf_text
-from .factories import UserFactory, learner_ready_to_claim
+from .factories import UserFactory, certificate_for, learner_ready_to_claim
 
 
 @pytest.fixture
@@ -122,3 +122,14 @@ def test_it_lets_staff_reissue_in_bulk_from_the_admin(pending, client, django_ca
         )
     assert response.status_code == 302
     assert pending.events.filter(action="reissue_requested", actor=admin).exists()
+
+
+def test_it_counts_every_certificate_but_the_revoked_as_standing(activity):
+    pending = certificate_for(activity=activity)
+    failed = certificate_for(activity=activity, state=Certificate.State.FAILED)
+    issued = certificate_for(activity=activity, rendered=True)
+    revoked = certificate_for(activity=activity, rendered=True)
+    certificate_revoke(certificate=revoked, actor=None)
+
+    assert set(Certificate.objects.standing()) == {pending, failed, issued}
+

@@ -1,7 +1,6 @@
 import io
 import subprocess
 
-import pytest
 from django.core.files.base import ContentFile
 from pypdf import PdfReader
 from pypdf.generic import BooleanObject
@@ -9,41 +8,30 @@ from pypdf.generic import BooleanObject
 from certificates.issuing import certificate_issue
 from certificates.models import Certificate
 from certificates.pdf import certificate_pdf
-from certificates.services import certificate_claim
 from certificates.tasks import render_certificate
 from lms.models import User
 
 from .conftest import pdf_structure, pdf_text, pdfinfo
-from .factories import UserFactory, learner_ready_to_claim
-
-
-@pytest.fixture
-def issued(activity, django_capture_on_commit_callbacks):
-    learner = learner_ready_to_claim(activity=activity)
-    with django_capture_on_commit_callbacks(execute=True):
-        certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
-    certificate.refresh_from_db()
-    return certificate
+from .factories import UserFactory, certificate_for, learner_ready_to_claim
 
 
 def text_of(certificate):
     return " ".join(pdf_text(certificate.pdf.open("rb").read()).split())
 
 
-def test_it_prints_the_facts_of_the_credit_on_the_pdf(issued, activity):
-    text = text_of(issued)
-    assert issued.learner_name + ", MD" in text
+def test_it_prints_the_facts_of_the_credit_on_the_pdf(issued_certificate, activity):
+    text = text_of(issued_certificate)
+    assert issued_certificate.learner_name + ", MD" in text
     assert activity.title in text
     assert "1 AMA PRA Category 1 Credit™" in text
     assert "Enduring material" in text
-    assert issued.number in text
-    assert f"/certificates/verify/{issued.number}/" in text
+    assert issued_certificate.number in text
+    assert f"/certificates/verify/{issued_certificate.number}/" in text
     assert "Physicians should claim only the credit commensurate" in text
 
 
 def test_it_prints_a_chinese_name(activity):
-    learner = learner_ready_to_claim(activity=activity, user=UserFactory(certificate_name="王小明"))
-    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    certificate = certificate_for(activity=activity, user=UserFactory(certificate_name="王小明"))
     content = certificate_pdf(certificate)
     assert "王小明" in pdf_text(content)
     assert "王小明" in PdfReader(io.BytesIO(content)).metadata.title
@@ -51,8 +39,7 @@ def test_it_prints_a_chinese_name(activity):
 
 def test_it_prints_a_certificate_of_participation_with_the_designated_hours(activity):
     pharmacist = UserFactory(profession=User.Profession.OTHER, degree="PharmD")
-    learner_ready_to_claim(activity=activity, user=pharmacist)
-    certificate = certificate_claim(user=pharmacist, activity=activity, attested=True)
+    certificate = certificate_for(activity=activity, user=pharmacist)
     content = certificate_pdf(certificate)
     text = " ".join(pdf_text(content).split())
     assert PdfReader(io.BytesIO(content)).metadata.title == (
@@ -63,12 +50,13 @@ def test_it_prints_a_certificate_of_participation_with_the_designated_hours(acti
     assert "This activity was designated for 1 AMA PRA Category 1 Credit™" in text
 
 
-def test_it_tags_the_pdf_for_screen_readers(issued, tmp_path):
-    content = issued.pdf.open("rb").read()
+def test_it_tags_the_pdf_for_screen_readers(issued_certificate, tmp_path):
+    certificate = issued_certificate
+    content = certificate.pdf.open("rb").read()
     info = pdfinfo(content, tmp_path)
     assert info["Tagged"] == "yes"
     assert info["Title"] == (
-        f"Certificate of Completion — {issued.activity_title} — {issued.learner_name} ({issued.number})"
+        f"Certificate of Completion — {certificate.activity_title} — {certificate.learner_name} ({certificate.number})"
     )
     catalog = PdfReader(io.BytesIO(content)).trailer["/Root"]
     assert catalog["/MarkInfo"]["/Marked"] == BooleanObject(True)
@@ -79,8 +67,8 @@ def test_it_tags_the_pdf_for_screen_readers(issued, tmp_path):
     assert [e.get("/Alt") for e in elements if e["/S"] == "/Figure"] == ["QR code linking to the verification page"]
 
 
-def test_it_ties_each_fact_on_the_pdf_to_its_row_header(issued):
-    elements = pdf_structure(issued.pdf.open("rb").read())
+def test_it_ties_each_fact_on_the_pdf_to_its_row_header(issued_certificate):
+    elements = pdf_structure(issued_certificate.pdf.open("rb").read())
     headers = {element["/ID"]: element for element in elements if element["/S"] == "/TH"}
     cells = [element for element in elements if element["/S"] == "/TD"]
     assert len(cells) == len(headers) == 4
@@ -89,44 +77,44 @@ def test_it_ties_each_fact_on_the_pdf_to_its_row_header(issued):
         assert headers[header]["/P"] == cell["/P"]
 
 
-def test_it_renders_once_when_the_task_is_delivered_twice(issued):
-    first_file, first_issued_at = issued.pdf.name, issued.issued_at
-    render_certificate.apply(args=[issued.pk])
-    render_certificate.apply(args=[issued.pk])
-    issued.refresh_from_db()
-    assert (issued.pdf.name, issued.issued_at) == (first_file, first_issued_at)
+def test_it_renders_once_when_the_task_is_delivered_twice(issued_certificate):
+    first_file, first_issued_at = issued_certificate.pdf.name, issued_certificate.issued_at
+    render_certificate.apply(args=[issued_certificate.pk])
+    render_certificate.apply(args=[issued_certificate.pk])
+    issued_certificate.refresh_from_db()
+    assert (issued_certificate.pdf.name, issued_certificate.issued_at) == (first_file, first_issued_at)
     assert Certificate.objects.count() == 1
 
 
-def test_it_keeps_what_it_certified_when_the_activity_changes(issued, activity, client):
+def test_it_keeps_what_it_certified_when_the_activity_changes(issued_certificate, activity, client):
     activity.title = "A new title"
     activity.save()
-    html = client.get(f"/certificates/verify/{issued.number}/").content.decode()
-    assert issued.activity_title in html
+    html = client.get(f"/certificates/verify/{issued_certificate.number}/").content.decode()
+    assert issued_certificate.activity_title in html
     assert "A new title" not in html
-    assert "A new title" not in text_of(issued)
+    assert "A new title" not in text_of(issued_certificate)
 
 
-def test_it_lets_only_the_owner_and_staff_download(issued, client):
-    url = f"/certificates/{issued.number}/pdf/"
+def test_it_lets_only_the_owner_and_staff_download(issued_certificate, client):
+    url = f"/certificates/{issued_certificate.number}/pdf/"
     assert client.get(url).status_code == 302
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
-    assert client.get(f"/certificates/{issued.number}/").status_code == 404
+    assert client.get(f"/certificates/{issued_certificate.number}/").status_code == 404
     client.force_login(UserFactory(is_staff=True))
     assert client.get(url).status_code == 200
-    client.force_login(issued.user)
+    client.force_login(issued_certificate.user)
     assert client.get(url).status_code == 200
 
 
-def test_it_verifies_publicly_with_nothing_but_name_activity_date_and_credit(issued, client):
-    issued.user.npi = "1234567890"
-    issued.user.save()
-    html = client.get(f"/certificates/verify/{issued.number}/").content.decode()
-    assert issued.learner_name in html
-    assert issued.activity_title in html
+def test_it_verifies_publicly_with_nothing_but_name_activity_date_and_credit(issued_certificate, client):
+    issued_certificate.user.npi = "1234567890"
+    issued_certificate.user.save()
+    html = client.get(f"/certificates/verify/{issued_certificate.number}/").content.decode()
+    assert issued_certificate.learner_name in html
+    assert issued_certificate.activity_title in html
     assert "1 AMA PRA Category 1 Credit™" in html
-    assert issued.user.email not in html
+    assert issued_certificate.user.email not in html
     assert "1234567890" not in html
 
 
@@ -136,16 +124,15 @@ def test_it_says_not_found_for_an_unknown_number(db, client):
     assert "No certificate has this number" in response.content.decode()
 
 
-def test_it_shows_a_revoked_certificate_as_revoked(issued, client):
-    issued.state = Certificate.State.REVOKED
-    issued.save()
-    assert "has been revoked" in client.get(f"/certificates/verify/{issued.number}/").content.decode()
+def test_it_shows_a_revoked_certificate_as_revoked(issued_certificate, client):
+    issued_certificate.state = Certificate.State.REVOKED
+    issued_certificate.save()
+    assert "has been revoked" in client.get(f"/certificates/verify/{issued_certificate.number}/").content.decode()
 
 
 def test_it_polls_while_the_certificate_is_being_prepared(activity, client):
-    learner = learner_ready_to_claim(activity=activity)
-    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
-    client.force_login(learner)
+    certificate = certificate_for(activity=activity)
+    client.force_login(certificate.user)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "being prepared" in html
     assert "certificate-status.js" in html
@@ -178,19 +165,19 @@ def test_it_does_not_say_being_prepared_above_an_issued_certificate(
     assert "being prepared" not in html
 
 
-def test_it_keeps_the_status_of_a_certificate_to_its_owner(issued, client):
+def test_it_keeps_the_status_of_a_certificate_to_its_owner(issued_certificate, client):
     client.force_login(UserFactory())
-    assert client.get(f"/certificates/{issued.number}/status/").status_code == 404
+    assert client.get(f"/certificates/{issued_certificate.number}/status/").status_code == 404
 
 
-def test_it_prints_a_qr_code_that_scans_to_the_verification_url(issued, tmp_path):
+def test_it_prints_a_qr_code_that_scans_to_the_verification_url(issued_certificate, tmp_path):
     pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(issued.pdf.open("rb").read())
+    pdf.write_bytes(issued_certificate.pdf.open("rb").read())
     subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", pdf, tmp_path / "page"], check=True)
     scan = subprocess.run(
         ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], capture_output=True, text=True, check=True
     )
-    assert scan.stdout.strip() == issued.get_verification_url()
+    assert scan.stdout.strip() == issued_certificate.get_verification_url()
 
 
 def png(color):
@@ -204,8 +191,7 @@ def png(color):
 def test_it_prints_the_activitys_own_accreditation_statement(activity):
     activity.accreditation_statement = "Jointly provided by Test Medical School and a partner."
     activity.save()
-    learner = learner_ready_to_claim(activity=activity)
-    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    certificate = certificate_for(activity=activity)
     assert "Jointly provided by Test Medical School and a partner." in pdf_text(certificate_pdf(certificate))
 
 
@@ -214,8 +200,7 @@ def test_it_prints_the_logo_signature_and_signer_as_they_were_at_issue(activity,
     provider.signature.save("signature.png", png("black"))
     provider.signer_name, provider.signer_title = "Ada Byron, MD", "Director of CME"
     provider.save()
-    learner = learner_ready_to_claim(activity=activity)
-    certificate = certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+    certificate = certificate_for(activity=activity)
     printed_logo = certificate.provider_logo
 
     provider.logo.save("logo.png", png("red"))

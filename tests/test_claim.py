@@ -1,16 +1,18 @@
 import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import IntegrityError
 
-from certificates.models import Certificate, CertificateEvent, credit_gate
+from certificates.models import Certificate, CertificateEvent
+from certificates.rules import GateCode, GateReason, credit_gate
 from courses.models import Participation
+from courses.rules import CreditWindow
 from certificates.services import ClaimRefused, certificate_claim
 from lms.models import User
 
+from .conftest import NEW_YORK
 from .factories import (
     EvaluationResponseFactory,
     ParticipationFactory,
@@ -18,8 +20,6 @@ from .factories import (
     complete_activity,
     learner_ready_to_claim,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def test_it_refuses_a_learner_who_has_not_started(activity, learner):
@@ -137,3 +137,77 @@ def test_it_answers_a_claim_of_a_value_that_is_no_credit_amount_with_the_forms_m
     assert not Certificate.objects.exists()
     assert not CertificateEvent.objects.exists()
     assert Participation.objects.get(user=learner, activity=activity).completed_at is None
+
+
+def test_it_words_a_pass_handed_in_before_release_alike_on_the_post_test_and_claim_pages(
+    provider, client
+):
+    activity = complete_activity(
+        release_date=datetime.date(2026, 1, 1), termination_date=datetime.date(2026, 6, 30)
+    )
+    with time_machine.travel(datetime.datetime(2026, 2, 1, 12, tzinfo=NEW_YORK), tick=False):
+        learner = learner_ready_to_claim(activity=activity)
+    # Staff moved the release later: the pass now predates it, and is not "late".
+    activity.release_date = datetime.date(2026, 3, 1)
+    activity.save()
+    client.force_login(learner)
+    expected = (
+        "You passed, but you handed in this attempt before the activity was released, "
+        "so it does not earn credit."
+    )
+
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 12, tzinfo=NEW_YORK), tick=False):
+        posttest_page = client.get(f"/activities/{activity.slug}/posttest/").content.decode()
+        claim_page = client.get(f"/activities/{activity.slug}/claim/").content.decode()
+
+    assert expected in posttest_page
+    assert expected in claim_page
+    assert "termination date" not in claim_page
+
+
+def test_it_words_a_pass_handed_in_after_termination_alike_on_both_pages(provider, client):
+    activity = complete_activity(
+        release_date=datetime.date(2026, 1, 1), termination_date=datetime.date(2026, 6, 30)
+    )
+    with time_machine.travel(datetime.datetime(2026, 6, 30, 23, 50, tzinfo=NEW_YORK), tick=False):
+        learner = learner_ready_to_claim(
+            activity=activity, at=datetime.datetime(2026, 7, 1, 0, 1, tzinfo=NEW_YORK)
+        )
+    client.force_login(learner)
+    late = (
+        "You passed, but you handed in this attempt on July 1, 2026, after credit for this "
+        "activity ended on June 30, 2026. An attempt handed in after the termination date "
+        "does not earn credit."
+    )
+
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 12, tzinfo=NEW_YORK), tick=False):
+        posttest_page = client.get(f"/activities/{activity.slug}/posttest/").content.decode()
+        claim_page = client.get(f"/activities/{activity.slug}/claim/").content.decode()
+
+    assert late in posttest_page
+    assert late in claim_page
+
+
+def test_it_gives_each_refusal_as_a_code_with_what_its_wording_needs(provider):
+    activity = complete_activity(
+        release_date=datetime.date(2026, 1, 1), termination_date=datetime.date(2026, 6, 30)
+    )
+    with time_machine.travel(datetime.datetime(2026, 6, 30, 23, 50, tzinfo=NEW_YORK), tick=False):
+        learner = learner_ready_to_claim(
+            activity=activity, at=datetime.datetime(2026, 7, 1, 0, 1, tzinfo=NEW_YORK)
+        )
+
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 12, tzinfo=NEW_YORK), tick=False):
+        refusals = credit_gate(user=learner, activity=activity).refusals
+
+    assert refusals == [
+        GateReason(GateCode.WINDOW, {"window": CreditWindow.EXPIRED}),
+        GateReason(
+            GateCode.ATTEMPT_OUTSIDE_WINDOW,
+            {
+                "window": CreditWindow.EXPIRED,
+                "handed_in_on": datetime.date(2026, 7, 1),
+                "termination_date": datetime.date(2026, 6, 30),
+            },
+        ),
+    ]

@@ -4,11 +4,19 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from courses.models import Activity, CreditWindow, activity_credit_window
+from courses.models import Activity
+from courses.rules import (
+    ActivityStatus,
+    CreditWindow,
+    activity_credit_window,
+    credit_window,
+    credit_window_q,
+)
+from quizzes.rules import attempt_credit_window
 
-from .factories import ActivityFactory, ProviderFactory
+from .conftest import NEW_YORK
+from .factories import ActivityFactory, ProviderFactory, UserFactory, complete_activity, graded_attempt
 
-NEW_YORK = ZoneInfo("America/New_York")
 RELEASE = datetime.date(2026, 3, 10)
 TERMINATION = datetime.date(2026, 9, 10)
 
@@ -136,3 +144,65 @@ def test_it_refuses_a_claim_the_minute_after_termination_day(auckland_activity, 
 
     assert CreditWindow.EXPIRED.label in page.content.decode()
     assert not user.certificates.exists()
+
+
+# --- the one rule, its reason codes and its database form ------------------------------
+
+BEFORE_RELEASE = datetime.date(2026, 3, 9)
+AFTER_TERMINATION = datetime.date(2026, 9, 11)
+
+
+@pytest.mark.parametrize("day, expected", [
+    (BEFORE_RELEASE, CreditWindow.NOT_YET_RELEASED),
+    (RELEASE, CreditWindow.OPEN),
+    (TERMINATION, CreditWindow.OPEN),
+    (AFTER_TERMINATION, CreditWindow.EXPIRED),
+])
+def test_it_gives_the_reason_code_on_each_side_of_release_and_termination_day(day, expected):
+    window = credit_window(
+        status=ActivityStatus.PUBLISHED, release_date=RELEASE, termination_date=TERMINATION, day=day
+    )
+
+    assert window == expected
+
+
+@pytest.mark.parametrize("status", list(ActivityStatus))
+@pytest.mark.parametrize("day", [BEFORE_RELEASE, RELEASE, TERMINATION, AFTER_TERMINATION])
+def test_it_filters_the_database_exactly_as_the_rule(activity, status, day):
+    activity.status = status
+    activity.save()
+    expected = credit_window(
+        status=status, release_date=RELEASE, termination_date=TERMINATION, day=day
+    )
+
+    matching = [
+        window for window in CreditWindow
+        if Activity.objects.filter(credit_window_q(window, day=day)).exists()
+    ]
+
+    assert matching == [expected]
+
+
+def attempt_handed_in_at(*moment, tz=NEW_YORK):
+    activity = complete_activity(release_date=RELEASE, termination_date=TERMINATION)
+    at = datetime.datetime(*moment, tzinfo=tz)
+    return graded_attempt(activity=activity, user=UserFactory(), correct=4, at=at)
+
+
+@pytest.mark.parametrize("moment, expected", [
+    ((2026, 3, 9, 23, 59), CreditWindow.NOT_YET_RELEASED),
+    ((2026, 3, 10, 0, 0), CreditWindow.OPEN),
+    ((2026, 9, 10, 23, 59), CreditWindow.OPEN),
+    ((2026, 9, 11, 0, 0), CreditWindow.EXPIRED),
+])
+def test_it_judges_an_attempt_by_the_window_on_the_provider_day_it_was_handed_in(
+    provider, moment, expected
+):
+    assert attempt_credit_window(attempt=attempt_handed_in_at(*moment)) == expected
+
+
+def test_it_judges_an_attempt_by_the_providers_day_not_the_utc_one(provider):
+    # 03:30 UTC on Sept 11 is still Sept 10 in New York.
+    attempt = attempt_handed_in_at(2026, 9, 11, 3, 30, tz=datetime.UTC)
+
+    assert attempt_credit_window(attempt=attempt) == CreditWindow.OPEN

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from courses.models import ama_credits, hours_of_participation
+from courses.statements import ama_credits, hours_of_participation
 
 from .conftest import pdf_text
 from .factories import ActivityFactory, UserFactory, certificate_for

@@ -1,5 +1,4 @@
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -7,13 +6,8 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from certificates.services import certificate_claim
-from quizzes.models import (
-    Evaluation,
-    EvaluationAnswer,
-    EvaluationQuestion,
-    EvaluationResponse,
-    evaluation_problems,
-)
+from quizzes.models import Evaluation, EvaluationAnswer, EvaluationQuestion, EvaluationResponse
+from quizzes.rules import evaluation_problems
 from quizzes.selectors import evaluation_summary
 from quizzes.services import (
     DEFAULT_EVALUATION_QUESTIONS,
@@ -23,6 +17,7 @@ from quizzes.services import (
     evaluation_submit,
 )
 
+from .conftest import NEW_YORK
 from .factories import (
     ActivityFactory,
     DefaultEvaluationFactory,
@@ -36,7 +31,6 @@ from .factories import (
     learner_ready_to_claim,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 Kind = EvaluationQuestion.Kind
 
 

@@ -511,6 +511,7 @@ BAD_INPUT = {
     "pass-percent-over-100": (_set("posttest.pass_percent", 101), "[2].posttest.pass_percent", "between"),
     "pass-percent-nan": (_set("posttest.pass_percent", "NaN"), "[2].posttest.pass_percent", "not a number"),
     "estimated-minutes-text": (_set("estimated_minutes", "60"), "[2].estimated_minutes", "whole number"),
+    "estimated-minutes-zero": (_set("estimated_minutes", 0), "[2].estimated_minutes", "at least 1"),
     "resource-url-invalid": (_set("resources.1.url", "not a url"), "[2].resources[1].url", "valid URL"),
     "resource-url-too-long": (
         _set("resources.0.url", "https://example.org/" + "a" * 500), "[2].resources[0].url", "at most 500"),
@@ -548,6 +549,23 @@ def test_it_rejects_bad_input_naming_the_field_and_changes_nothing(
     assert database_state() == before
     assert not Activity.objects.filter(slug="minimal").exists()
     assert Activity.objects.get().title == earlier_activity.title
+
+
+@pytest.mark.parametrize(("model", "field", "path"), [
+    (Activity, "title", "title"),
+    (Person, "degrees", "faculty[0].degrees"),
+    (Choice, "text", "posttest.questions[0].choices[1].text"),
+])
+def test_it_takes_each_length_limit_from_the_model(write_json, model, field, path):
+    limit = model._meta.get_field(field).max_length
+    data = full_activity()
+    _set(path.replace("[", ".").replace("]", ""), "x" * (limit + 1))(data)
+
+    with pytest.raises(CommandError) as raised:
+        import_file(write_json(data))
+
+    assert f"{path}: Ensure this value has at most {limit} characters" in str(raised.value)
+    assert not Activity.objects.exists()
 
 
 def test_it_names_the_field_of_a_single_activity_without_a_list_index(write_json, earlier_activity):

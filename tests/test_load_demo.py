@@ -11,7 +11,6 @@ from django.core.management.base import CommandError
 
 from courses.models import (
     Activity,
-    CreditWindow,
     FacultyRole,
     LearningObjective,
     Person,
@@ -20,6 +19,7 @@ from courses.models import (
     Resource,
     Series,
 )
+from courses.rules import CreditWindow
 from lms.models import User
 from quizzes.models import (
     Attempt,

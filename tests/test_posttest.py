@@ -2,7 +2,6 @@ import datetime
 import re
 import threading
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -10,12 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from quizzes.models import (
-    AnswerChoice,
-    Attempt,
-    AttemptAnswer,
-    PostTest,
-    Question,
+from quizzes.models import AnswerChoice, Attempt, AttemptAnswer, PostTest, Question
+from quizzes.rules import (
     assessment_problems,
     attempt_review_level,
     attempt_within_credit_window,
@@ -25,6 +20,7 @@ from quizzes.models import (
 )
 from quizzes.services import AttemptClosed, AttemptRefused, attempt_open, attempt_submit
 
+from .conftest import NEW_YORK
 from .factories import (
     ActivityFactory,
     ChoiceFactory,
@@ -35,8 +31,6 @@ from .factories import (
     graded_attempt,
     multi_answer_question,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ from certificates import issuing
 from certificates.tasks import render_certificate
 from courses.models import Activity, provider_today
 
-from .conftest import pdf_text
+from .conftest import NEW_YORK_EVENING, pdf_text
 from .factories import ActivityFactory, ParticipationFactory, UserFactory, certificate_for
 
 pytestmark = pytest.mark.django_db
 
 UTC = datetime.timezone.utc
-# 03:30 UTC on November 27 is 10:30 PM on November 26 in New York (EST, UTC-5).
-NEW_YORK_EVENING = datetime.datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 
 

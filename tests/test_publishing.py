@@ -10,6 +10,7 @@ from courses.models import Activity, FacultyRole, Recording, provider_today
 from lms.publishing import activity_duplicate, activity_publish, activity_publish_problems
 from quizzes.models import Choice, Evaluation, PostTest, Question
 
+from .conftest import NEW_YORK_EVENING
 from .factories import (
     ActivityFactory,
     ResourceFactory,
@@ -220,8 +221,6 @@ def test_it_refuses_the_publish_action_listing_the_problems(staff_client):
     assert "was not published: The activity needs at least one learning objective." in response.content.decode()
 
 
-# 03:30 UTC on November 27 is still November 26 in New York, the provider's zone.
-NEW_YORK_EVENING = datetime.datetime(2026, 11, 27, 3, 30, tzinfo=datetime.timezone.utc)
 NOT_YET_VISIBLE = ("is published, but learners will not see it until its release date, November 27, "
                    "2026: today is November 26, 2026 in the provider's time zone (America/New_York).")
 

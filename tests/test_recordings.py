@@ -13,16 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from certificates.models import credit_gate
+from certificates.rules import credit_gate
 from courses.admin import RecordingInline
-from courses.models import (
-    Activity,
-    Participation,
-    Recording,
-    intervals_total,
-    merged_intervals,
-    recording_requirement_met,
-)
+from courses.models import Activity, Participation, Recording
+from courses.rules import recording_requirement_met
+from courses.viewing import intervals_total, merged_intervals
 from courses.services import participation_record_viewing, viewing_session_open
 from lms.demo import demo_activities
 from quizzes.models import EvaluationResponse

@@ -1,10 +1,10 @@
-"""The credit wording of pages and PDFs, from the one function each in courses/models.py:
+"""The credit wording of pages and PDFs, from the one function each in courses/statements.py:
 {{ activity.credits|ama_credits }} → "1 AMA PRA Category 1 Credit™",
 {{ certificate.hours|participation_hours }} → "1 hour of participation"."""
 
 from django import template
 
-from courses.models import ama_credits, hours_of_participation
+from courses.statements import ama_credits, hours_of_participation
 
 register = template.Library()
 register.filter("ama_credits", ama_credits)

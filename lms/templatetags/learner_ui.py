@@ -4,9 +4,9 @@ takes focus after a rejected form, and the list of steps through an activity."""
 from django import template
 
 from certificates.models import Certificate
-from courses.models import recording_requirement_met_at
+from courses.rules import recording_requirement_met_at
 from courses.selectors import participation_of
-from quizzes.models import evaluation_response_of, posttest_passed_attempt
+from quizzes.selectors import evaluation_response_of, posttest_passed_attempt
 
 register = template.Library()
 
@@ -45,11 +45,34 @@ def error_summary(form=None, errors=None):
     return {"errors": form_error_links(form) if form is not None else errors or []}
 
 
+# What a page did not load: the step list looks it up. None, passed in, means "has none".
+NOT_LOADED = object()
+
+
 @register.inclusion_tag("_steps.html", takes_context=True)
-def learner_steps(context, activity, current, participation=None):
-    """The steps through `activity` for the signed-in learner, `current` marked as such;
-    pass the learner's `participation` where the page has it already."""
-    done = _steps_done(context["request"].user, activity, participation)
+def learner_steps(
+    context,
+    activity,
+    current=None,
+    participation=None,
+    response=NOT_LOADED,
+    passed=NOT_LOADED,
+    certificate=NOT_LOADED,
+    done=None,
+):
+    """The steps through `activity` for the signed-in learner, `current` marked as such.
+
+    A page passes what its view loaded already (the learner's `participation`, evaluation
+    `response`, `passed` attempt, `certificate`; None for one the learner does not have),
+    or `done`, the keys of the steps it knows are done ("watch evaluation"), so the list
+    looks up only the rest.
+    """
+    if done is None:
+        done = _steps_done(
+            context["request"].user, activity, participation, response, passed, certificate
+        )
+    else:
+        done = set(done.split())
     return {
         "steps": [
             {
@@ -63,26 +86,42 @@ def learner_steps(context, activity, current, participation=None):
     }
 
 
-def _steps_done(user, activity, participation):
+def _steps_done(user, activity, participation, response, passed, certificate):
     participation = participation or participation_of(user=user, activity=activity)
     if participation is None:
         return set()
     participation.activity = activity
-    done = set()
-    # Where viewing is optional the step is done once the learner moved on from it.
-    if (
-        recording_requirement_met_at(participation=participation)
-        if activity.requires_full_viewing
-        else participation.recording_completed_at
-    ):
+    if response is NOT_LOADED:
+        response = evaluation_response_of(user=user, activity=activity)
+    if passed is NOT_LOADED:
+        passed = posttest_passed_attempt(user=user, activity=activity)
+    if certificate is NOT_LOADED:
+        certificate = Certificate.objects.filter(user=user, activity=activity).first()
+    done = {
+        key
+        for key, value in (("evaluation", response), ("posttest", passed), ("claim", certificate))
+        if value is not None
+    }
+    if activity.requires_full_viewing:
+        watched = recording_requirement_met_at(participation=participation)
+    else:
+        # Optional viewing: the step is done once the learner moved on from it, by the
+        # Continue button or by doing a later step straight away.
+        watched = participation.recording_completed_at or done
+    if watched:
         done.add("watch")
-    if evaluation_response_of(user=user, activity=activity) is not None:
-        done.add("evaluation")
-    if posttest_passed_attempt(user=user, activity=activity) is not None:
-        done.add("posttest")
-    if Certificate.objects.filter(user=user, activity=activity).exists():
-        done.add("claim")
     return done
+
+
+@register.simple_tag(takes_context=True)
+def learner_certificate(context, activity):
+    """`{% learner_certificate activity as certificate %}`: the signed-in learner's
+    certificate for `activity`, or None. Pages of the courses and quizzes apps link to it
+    without importing from certificates."""
+    user = context["request"].user
+    if not user.is_authenticated:
+        return None
+    return Certificate.objects.filter(user=user, activity=activity).first()
 
 
 @register.simple_tag

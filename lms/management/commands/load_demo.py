@@ -38,7 +38,8 @@ class Command(BaseCommand):
                     "These activities are offered for education only and do not certify "
                     "competence. Use your own professional judgement in clinical decisions."
                 ),
-                privacy_url="https://example.org/privacy",
+                # No privacy_url: the demo school has no privacy page, and a placeholder
+                # would send learners to a page that is not there.
                 signer_name="Jordan Ellis, MD",
                 signer_title="Director of Continuing Medical Education",
             )

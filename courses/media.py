@@ -1,0 +1,123 @@
+"""Recording media: what an upload must be, and which video hosts we embed and how."""
+
+import math
+import re
+from pathlib import PurePosixPath
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+VIDEO_EXTENSIONS = ["mp4", "m4v", "webm"]
+MEDIA_TYPES = {"mp4": "video/mp4", "m4v": "video/mp4", "webm": "video/webm", "vtt": "text/vtt"}
+CAPTIONS_MAX_BYTES = 2 * 1024 * 1024
+YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be",
+                 "youtube-nocookie.com", "www.youtube-nocookie.com"}
+VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+WEBVTT_SIGNATURE = re.compile(r"WEBVTT(?:[ \t\r\n]|$)")
+
+
+def _is_new_upload(value):
+    # A file already in storage passed these checks when it was uploaded; re-reading it
+    # on every save would cost a storage round trip for nothing.
+    return not getattr(value, "_committed", True)
+
+
+def _file_head(value, size):
+    value.seek(0)
+    head = value.read(size)
+    value.seek(0)
+    return head
+
+
+def validate_video_upload(value):
+    if not _is_new_upload(value):
+        return
+    limit_mb = settings.RECORDING_MAX_UPLOAD_MB
+    if value.size > limit_mb * 1024 * 1024:
+        # Rounded up, so a file just over the limit never reads as equal to it.
+        size_mb = math.ceil(value.size * 10 / (1024 * 1024)) / 10
+        raise ValidationError(
+            f"This video is {size_mb} MB; the largest accepted is {limit_mb} MB."
+        )
+    head = _file_head(value, 12)
+    if head[4:8] != b"ftyp" and not head.startswith(b"\x1a\x45\xdf\xa3"):
+        raise ValidationError(
+            "This file is not an MP4 or WebM video. Upload an .mp4, .m4v or .webm file."
+        )
+
+
+def _validate_webvtt_upload(value, *, noun):
+    if not _is_new_upload(value):
+        return
+    if value.size > CAPTIONS_MAX_BYTES:
+        raise ValidationError(
+            f"This {noun.lower()} file is larger than {CAPTIONS_MAX_BYTES // (1024 * 1024)} MB."
+        )
+    try:
+        text = _file_head(value, CAPTIONS_MAX_BYTES).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{noun} must be a WebVTT file saved as UTF-8 text.") from None
+    if not WEBVTT_SIGNATURE.match(text):
+        raise ValidationError(
+            f"{noun} must be a WebVTT file: its first line must start with WEBVTT."
+        )
+
+
+def validate_captions_upload(value):
+    _validate_webvtt_upload(value, noun="Captions")
+
+
+def validate_descriptions_upload(value):
+    _validate_webvtt_upload(value, noun="Audio descriptions")
+
+
+def video_embed_url(url):
+    """The privacy-friendly player URL for a YouTube or Vimeo link, or "" for any other URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [segment for segment in parts.path.split("/") if segment]
+    query = parse_qs(parts.query)
+    if host in YOUTUBE_HOSTS:
+        if host == "youtu.be":
+            candidate = segments[0] if segments else ""
+        elif segments[:1] == ["watch"]:
+            candidate = query.get("v", [""])[0]
+        elif len(segments) >= 2 and segments[0] in ("embed", "shorts", "live"):
+            candidate = segments[1]
+        else:
+            candidate = ""
+        if YOUTUBE_ID.fullmatch(candidate):
+            return f"https://www.youtube-nocookie.com/embed/{candidate}?rel=0"
+    if host in VIMEO_HOSTS:
+        numbers = [index for index, segment in enumerate(segments) if segment.isdigit()]
+        if numbers:
+            index = numbers[0]
+            # Unlisted videos carry a privacy hash, either after the id or as ?h=.
+            privacy_hash = query.get("h", [""])[0] or (
+                segments[index + 1] if index + 1 < len(segments) else ""
+            )
+            suffix = f"&h={privacy_hash}" if re.fullmatch(r"[0-9a-f]+", privacy_hash) else ""
+            return f"https://player.vimeo.com/video/{segments[index]}?dnt=1{suffix}"
+    return ""
+
+
+def media_type(name):
+    return MEDIA_TYPES.get(PurePosixPath(urlsplit(name).path).suffix.lower().lstrip("."), "")
+
+
+
+
+def url_problem(value):
+    """Why `value` is neither an http(s) URL nor a path on this site, or ""."""
+    if value.startswith("/") and not value.startswith("//"):
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return "Give an http(s) URL or a path on this site starting with /."
+    return ""
+
+
