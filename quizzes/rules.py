@@ -164,14 +164,11 @@ def activity_pass_mark(activity):
         return None
 
 
-def evaluation_is_editable(*, user, activity):
-    """A learner may change the evaluation until a certificate exists for the activity.
-
-    quizzes sits left of certificates and may not import it, so it asks through the
-    user's reverse relation, which is there whenever the certificates app is installed.
-    """
-    certificates = getattr(user, "certificates", None)
-    return certificates is None or not certificates.filter(activity=activity).exists()
+def evaluation_is_editable(*, participation):
+    """A learner may change the evaluation until they completed the activity: claiming
+    the certificate marks the participation completed, and the certificate certifies the
+    evaluation as it was then."""
+    return participation is None or participation.completed_at is None
 
 
 def choices_problem(choices, *, multiple):

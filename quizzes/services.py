@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from courses.selectors import participation_of
+
 from .models import (
     AnswerChoice,
     Attempt,
@@ -140,7 +142,7 @@ def evaluation_submit(*, user, evaluation, answers, at=None):
     """Store the learner's one evaluation response; `answers` maps question id to
     (value, comment). Submitting again replaces the answers but keeps the date of the
     first submission. Refused once the learner's certificate exists."""
-    if not evaluation_is_editable(user=user, activity=evaluation.activity):
+    if not evaluation_is_editable(participation=participation_of(user=user, activity=evaluation.activity)):
         raise EvaluationLocked()
     moment = at or timezone.now()
     with transaction.atomic():

@@ -53,7 +53,7 @@ def evaluation(request, slug):
     except Evaluation.DoesNotExist:
         return redirect("quizzes:posttest", slug=activity.slug)
     response = evaluation_response_of(user=request.user, activity=activity)
-    editable = evaluation_is_editable(user=request.user, activity=activity)
+    editable = evaluation_is_editable(participation=participation)
     form = EvaluationForm(
         request.POST if request.method == "POST" else None,
         questions=evaluation.questions.all(),
