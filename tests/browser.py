@@ -1,7 +1,9 @@
 """Browser-test support, loaded as a pytest plugin by tests/conftest.py: Debian's Chromium
 driven by Playwright, axe checks, and the phone-width check.
 
-Screenshots land in test-artifacts/ (gitignored) as <page>-desktop.png / <page>-mobile.png.
+With SCREENSHOTS=1 in the environment, screenshots land in test-artifacts/ (gitignored) as
+<page>-desktop.png / <page>-mobile.png, to look at pages as a user would; without it the
+suite skips them (a full-page PNG costs about a third of a second).
 """
 
 import os
@@ -104,6 +106,11 @@ def open_page(pages, live_server):
     return _open
 
 
+def save_screenshot(page, name, *, full_page=True):
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=full_page)
+
+
 # --- Checks -----------------------------------------------------------------------------
 
 
@@ -133,7 +140,7 @@ def check_page(open_page, axe, *, name, path, user=None, expect_text=None):
         assert page.url.endswith(path), f"{path} redirected to {page.url}"
         if expect_text:
             expect(page.locator("main")).to_contain_text(expect_text)
-        page.screenshot(path=ARTIFACTS / f"{name}-{viewport}.png", full_page=True)
+        save_screenshot(page, f"{name}-{viewport}")
         assert_accessible(axe, page, f"{name}-{viewport}")
         if viewport == "mobile":
             assert_fits_phone(page, name)

@@ -1,5 +1,5 @@
 """Browser tests of the catalog with filters, the activity page, and the saved pages:
-axe at desktop width and at 375 px, with screenshots in test-artifacts/."""
+axe at desktop width and at 375 px (SCREENSHOTS=1 keeps screenshots in test-artifacts/)."""
 
 import io
 

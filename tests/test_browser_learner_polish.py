@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from certificates.services import certificate_claim
 from courses.models import provider_today
 
-from .browser import ARTIFACTS, check_page
+from .browser import check_page, save_screenshot
 from .factories import (
     ActivityFactory,
     ParticipationFactory,
@@ -29,7 +29,7 @@ def test_it_keeps_log_out_on_the_header_row_at_375_px(provider, open_page):
     page.goto("/")
     logout = page.get_by_role("button", name="Log out").bounding_box()
     catalog = page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").bounding_box()
-    page.screenshot(path=ARTIFACTS / "polish-header-mobile.png")
+    save_screenshot(page, "polish-header-mobile", full_page=False)
     # One line of text, on the same row as the first link.
     line_height = page.get_by_role("button", name="Log out").evaluate(
         "button => parseFloat(getComputedStyle(button).lineHeight)"
@@ -46,7 +46,7 @@ def test_it_puts_the_five_likert_options_on_one_row_at_375_px(provider, open_pag
     page.goto(f"/activities/{activity.slug}/evaluation/")
     radios = page.locator("fieldset input[type=radio]")
     expect(radios).to_have_count(5)
-    page.screenshot(path=ARTIFACTS / "polish-likert-mobile.png", full_page=True)
+    save_screenshot(page, "polish-likert-mobile")
     tops = {round(radios.nth(i).bounding_box()["y"]) for i in range(5)}
     assert len(tops) == 1, f"the options sit on {len(tops)} rows"
 
@@ -54,7 +54,7 @@ def test_it_puts_the_five_likert_options_on_one_row_at_375_px(provider, open_pag
 def test_it_styles_the_transcripts_date_inputs_like_the_other_fields(provider, open_page):
     page = open_page("mobile", UserFactory())
     page.goto("/me/transcript/")
-    page.screenshot(path=ARTIFACTS / "polish-transcript-dates-mobile.png")
+    save_screenshot(page, "polish-transcript-dates-mobile", full_page=False)
     style = (
         "field => { const s = getComputedStyle(field); return [s.borderTopWidth, s.borderTopStyle,"
         " s.borderTopColor, s.borderRadius, s.paddingTop, s.paddingLeft, s.fontSize, s.fontFamily]; }"
@@ -73,7 +73,7 @@ def test_it_widens_a_months_single_card_on_a_desktop(provider, open_page):
         month_end = month_end.replace(day=1)
     page = open_page("desktop")
     page.goto("/")
-    page.screenshot(path=ARTIFACTS / "polish-catalog-desktop.png", full_page=True)
+    save_screenshot(page, "polish-catalog-desktop")
     main = page.locator("main").bounding_box()
     months = [page.locator("main section").nth(i).bounding_box() for i in range(3)]
     cards = [page.locator(".card").nth(i).bounding_box() for i in range(3)]

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from certificates.models import Certificate
 
-from .browser import ARTIFACTS, VIEWPORTS, assert_accessible, assert_fits_phone, check_page
+from .browser import VIEWPORTS, assert_accessible, assert_fits_phone, check_page, save_screenshot
 from .factories import certificate_for, complete_activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +28,7 @@ def test_verify_form_with_an_error_is_accessible_and_fits_a_phone(provider, open
         expect(page.get_by_label("Certificate number")).to_have_accessible_description(
             re.compile("No certificate has this number. Check it against the certificate")
         )
-        page.screenshot(path=ARTIFACTS / f"verify-form-error-{viewport}.png", full_page=True)
+        save_screenshot(page, f"verify-form-error-{viewport}")
         assert_accessible(axe, page, f"verify-form-error-{viewport}")
         if viewport == "mobile":
             assert_fits_phone(page, "verify-form-error")

@@ -14,7 +14,7 @@ from courses.viewing import intervals_total
 
 from . import factories
 from .factories import UploadedRecordingFactory, complete_activity
-from .browser import ARTIFACTS, MOBILE_WIDTH, assert_accessible, assert_fits_phone
+from .browser import MOBILE_WIDTH, assert_accessible, assert_fits_phone, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -135,7 +135,7 @@ def test_it_passes_axe_and_fits_a_phone(provider, open_page, axe, viewport):  # 
         page.evaluate(PLAY, 2)
     page.wait_for_function("document.querySelector('video track').readyState >= 2")
     page.locator("video").focus()
-    page.screenshot(path=ARTIFACTS / ("watch.png" if viewport == "desktop" else "watch-mobile.png"), full_page=True)
+    save_screenshot(page, "watch" if viewport == "desktop" else "watch-mobile")
     assert_accessible(axe, page, f"watch-player-{viewport}")
     if viewport == "mobile":
         assert page.evaluate("document.querySelector('video').getBoundingClientRect().width") <= MOBILE_WIDTH
@@ -185,7 +185,7 @@ def test_it_shows_progress_rising_while_the_recording_plays(provider, open_page)
     expect(page.locator("#viewing-status")).not_to_contain_text("(0%)")
     # Nothing is announced before a milestone, so a screen reader is not talked over.
     expect(page.locator("#viewing-announcement")).to_have_text("")
-    page.screenshot(path=ARTIFACTS / "watch-playing.png", full_page=True)
+    save_screenshot(page, "watch-playing")
     # A report goes out every few seconds while playing, so a reload loses little.
     page.wait_for_timeout(2500)
     assert reports, "no progress report while playing"
