@@ -103,7 +103,16 @@ def open_page(pages, live_server):
             )
         return page
 
-    return _open
+    yield _open
+    # The database is flushed after each test. A page that unloads sends its last report
+    # (the watch page's beacon), and a request still running then deadlocked the flush:
+    # refuse what pages send while they leave, and let the server finish what it has.
+    for page in pages.values():
+        page.context.route("**/*", lambda route: route.abort())
+        page.goto("about:blank")
+        page.context.unroute("**/*")
+    for thread in list(getattr(live_server.thread.httpd, "_threads", None) or ()):
+        thread.join(timeout=10)
 
 
 def save_screenshot(page, name, *, full_page=True):
