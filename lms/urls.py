@@ -6,6 +6,7 @@ from . import views
 
 lms_patterns = (
     [
+        path("privacy/", views.privacy, name="privacy"),
         path("me/profile/", views.profile, name="profile"),
         path("me/transcript/", views.transcript, name="transcript"),
         path("me/transcript.pdf", views.transcript_pdf, name="transcript_pdf"),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from certificates.pdf import html_to_pdf
 from certificates.selectors import transcript_of
 from courses.forms import CatalogFilterForm
-from courses.models import Activity
+from courses.models import Activity, Provider
 from courses.selectors import learner_marks, saved_activities_of, with_windows
 from courses.services import SavedSearchInvalid, saved_search_create, saved_search_delete
 from courses.views import logged_out_response
@@ -43,6 +43,12 @@ def favicon(request):
     """Browsers ask for /favicon.ico whatever the page names; without this every page
     logged a 404."""
     return redirect(static("favicon.svg"), permanent=True)
+
+
+def privacy(request):
+    """The site's privacy notice: what a learner's record holds, who sees it and for how
+    long. Linked from every page, and from activities whose provider has no policy page."""
+    return render(request, "lms/privacy.html", {"provider": Provider.current()})
 
 
 @login_required

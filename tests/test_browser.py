@@ -64,6 +64,10 @@ def verify_state():
     return f"/certificates/verify/{certificate.number}/", None, "Valid certificate"
 
 
+def privacy_state():
+    return "/privacy/", None, "What we keep"
+
+
 def profile_state():
     return "/me/profile/", factories.UserFactory(), "Save profile"
 
@@ -90,6 +94,7 @@ PAGES = {
     "certificate": certificate_state,
     "verify": verify_state,
     "profile": profile_state,
+    "privacy": privacy_state,
     "signup": signup_state,
     "transcript": transcript_state,
 }

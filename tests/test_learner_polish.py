@@ -276,3 +276,4 @@ def test_it_sends_no_learner_from_a_demo_page_to_example_org(client):
     for path in paths:
         html = client.get(path).content.decode()
         assert not re.search(r'href="https?://([\w-]+\.)*example\.(org|com|net)', html), path
+    assert 'href="/privacy/">Privacy policy</a>' in html

@@ -38,8 +38,8 @@ class Command(BaseCommand):
                     "These activities are offered for education only and do not certify "
                     "competence. Use your own professional judgement in clinical decisions."
                 ),
-                # No privacy_url: the demo school has no privacy page, and a placeholder
-                # would send learners to a page that is not there.
+                # No privacy_url: the demo school has no policy page of its own, so its
+                # activities link the site's privacy notice instead of a placeholder.
                 signer_name="Jordan Ellis, MD",
                 signer_title="Director of Continuing Medical Education",
             )
