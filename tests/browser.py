@@ -7,6 +7,7 @@ suite skips them (a full-page PNG costs about a third of a second).
 """
 
 import os
+import time
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # next to one unless told it is safe (the test code is plain synchronous code).
@@ -75,7 +76,9 @@ def pages(browser, live_server):
     for viewport, options in VIEWPORTS.items():
         context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(10_000)
-        pages[viewport] = context.new_page()
+        page = context.new_page()
+        _track_requests_in_flight(page)
+        pages[viewport] = page
     yield pages
     for page in pages.values():
         page.context.close()
@@ -104,15 +107,36 @@ def open_page(pages, live_server):
         return page
 
     yield _open
-    # The database is flushed after each test. A page that unloads sends its last report
-    # (the watch page's beacon), and a request still running then deadlocked the flush:
-    # refuse what pages send while they leave, and let the server finish what it has.
+    # The database is flushed after each test, and a request the server was still running
+    # then deadlocked the flush (the watch page reports progress as it plays). So pages
+    # send nothing more, wait for the answers to what they sent, and leave; then the
+    # server's request threads finish.
     for page in pages.values():
         page.context.route("**/*", lambda route: route.abort())
+        deadline = time.monotonic() + 10
+        while page.requests_in_flight and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
         page.goto("about:blank")
         page.context.unroute("**/*")
     for thread in list(getattr(live_server.thread.httpd, "_threads", None) or ()):
         thread.join(timeout=10)
+
+
+def _track_requests_in_flight(page):
+    in_flight = page.requests_in_flight = set()
+
+    def sent(request):
+        # Not video: a player may hold its stream open, and the view's queries ran before
+        # the first byte was sent.
+        if request.resource_type != "media":
+            in_flight.add(request)
+
+    def done(request):
+        in_flight.discard(request)
+
+    page.on("request", sent)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
 
 
 def save_screenshot(page, name, *, full_page=True):

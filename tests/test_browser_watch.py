@@ -78,7 +78,8 @@ def test_it_resumes_the_video_where_the_learner_stopped(provider, open_page, mak
         ).first()
     )
     watched_seconds = intervals_total(participation.watched_intervals_ms) / 1000
-    assert PLAY_SECONDS - 0.5 < watched_seconds <= stopped_at + 0.01, participation.watched_intervals_ms
+    # What played, measured by the player: on a busy machine it plays less than the wall clock.
+    assert stopped_at - 0.5 < watched_seconds <= stopped_at + 0.01, (participation.watched_intervals_ms, stopped_at)
 
     page.reload()
     page.wait_for_function("document.querySelector('video').readyState >= 1")
