@@ -1,9 +1,11 @@
 import datetime
 import io
+import os
 import subprocess
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from django.test import override_settings
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
@@ -12,6 +14,7 @@ from courses.models import provider_today
 from lms.celery import app as celery_app
 
 from . import factories
+from .processes import WebServers, Workers
 
 pytest_plugins = ["tests.browser"]
 
@@ -42,6 +45,36 @@ def celery_eager():
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def broker():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.fail("REDIS_URL must point at Redis for the worker tests (make test sets it).")
+    redis.Redis.from_url(url).flushdb()
+    celery_app.conf.task_always_eager = False
+    return url
+
+
+@pytest.fixture
+def workers(broker, media_root, tmp_path):
+    workers = Workers(broker, media_root, tmp_path)
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
+def worker(workers):
+    return workers.start()
+
+
+@pytest.fixture
+def web_servers(workers, tmp_path):
+    """gunicorn processes on the same database, broker and media as `workers`."""
+    servers = WebServers(workers.env, tmp_path)
+    yield servers
+    servers.stop_all()
 
 
 @pytest.fixture
