@@ -21,30 +21,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lms_bench")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="lms.settings",
-    DATABASE_URL=DATABASE_URL,
-    REDIS_URL=REDIS_URL,
-    MEDIA_ROOT=os.environ.get("BENCH_MEDIA_ROOT", "/tmp/lms-bench-media"),
-    EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-    # As in production: with DEBUG on, Django keeps every SQL query of a worker in memory.
-    DEBUG="false",
-)
-
-
-def ensure_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+from benchenv import REDIS_URL, ROOT, ensure_database  # noqa: E402  (bench/benchenv.py)
 
 
 def main():

@@ -1,12 +1,22 @@
-"""Rendering and storing certificates: what the Celery task calls."""
+"""Rendering, storing and announcing certificates: what the Celery tasks call, and how
+work is handed to them.
 
+Every function here is safe to run any number of times, in any order, on any worker:
+deliveries are repeated on purpose (a dead worker's messages, the sweep), so each step
+checks the certificate's recorded state before it acts.
+"""
+
+import datetime
 import logging
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.utils import Error as DatabaseError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from . import tasks
 from .models import Certificate, CertificateEvent
@@ -14,12 +24,39 @@ from .pdf import certificate_pdf
 
 log = logging.getLogger(__name__)
 
+# Longer than one attempt at sending can take (EMAIL_TIMEOUT per SMTP step): while it
+# runs, a second delivery of the same message leaves the e-mail to the first.
+EMAIL_LEASE = datetime.timedelta(seconds=30)
+
+
+def certificate_queue_render(*, certificate_id):
+    """Hand the rendering to a worker. Called after the claim has committed, so a broker
+    that is down cannot undo it: the reason is recorded on the certificate instead, where
+    staff see it, and the sweep queues it again once the broker answers."""
+    try:
+        tasks.render_certificate.delay(certificate_id)
+    except BrokerUnreachable as exc:
+        log.error("certificate %s: could not queue its rendering: %s", certificate_id, exc)
+        Certificate.objects.filter(pk=certificate_id, state=Certificate.State.PENDING).update(
+            queue_error=f"The task broker was unreachable at {timezone.now():%Y-%m-%d %H:%M:%S %Z}: {exc}"[:2000]
+        )
+    else:
+        Certificate.objects.filter(pk=certificate_id).exclude(queue_error="").update(queue_error="")
+
+
+def certificate_queue_email(*, certificate_id):
+    try:
+        tasks.email_certificate_ready.delay(certificate_id)
+    except BrokerUnreachable as exc:
+        # Nothing to record: an issued certificate without `emailed_at` is the sweep's to send.
+        log.error("certificate %s: could not queue its e-mail: %s", certificate_id, exc)
+
 
 def certificate_issue(*, certificate_id):
     """Render and store the PDF of a pending certificate, once.
 
-    Safe to run any number of times: the row lock serialises duplicate deliveries, and
-    a certificate that is not pending is left as it is. A re-issue sets it pending again.
+    The row lock serialises duplicate deliveries, and a certificate that is not pending
+    is left as it is. A re-issue sets it pending again.
     """
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
@@ -33,7 +70,10 @@ def certificate_issue(*, certificate_id):
         certificate.issued_at = certificate.issued_at or now
         certificate.state_changed_at = now
         certificate.last_error = ""
-        certificate.save(update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error"])
+        certificate.queue_error = ""
+        certificate.save(
+            update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"]
+        )
         CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.ISSUED)
         transaction.on_commit(lambda: _after_issue(certificate, superseded))
     log.info("certificate %s issued", certificate.number)
@@ -44,25 +84,54 @@ def _after_issue(certificate, superseded):
     if superseded and superseded != certificate.pdf.name:
         certificate.pdf.storage.delete(superseded)
     # A task of its own: a slow or failing mail server never holds up or repeats a render.
-    tasks.email_certificate_ready.delay(certificate.pk)
+    certificate_queue_email(certificate_id=certificate.pk)
 
 
-def certificate_email_ready(*, certificate_id):
+def certificate_email_ready(*, certificate_id, now=None):
+    """Send the "certificate ready" e-mail, once.
+
+    Taking the lease is one UPDATE that only one delivery can win; the e-mail is sent
+    outside any transaction, so a database connection lost while sending cannot roll back
+    the record of a message that did go out.
+    """
+    now = now or timezone.now()
+    won = Certificate.objects.filter(
+        Q(email_sending_since__isnull=True) | Q(email_sending_since__lt=now - EMAIL_LEASE),
+        pk=certificate_id,
+        state=Certificate.State.ISSUED,
+        emailed_at__isnull=True,
+    ).update(email_sending_since=now)
+    if not won:
+        return False
     certificate = Certificate.objects.select_related("user").get(pk=certificate_id)
-    if certificate.state != Certificate.State.ISSUED:
-        return
-    send_mail(
-        subject=f"Your certificate for {certificate.activity_title} is ready",
-        message=(
-            f"Hello {certificate.learner_name},\n\n"
-            f"Your certificate for “{certificate.activity_title}” is ready to download:\n"
-            f"{settings.SITE_URL}{certificate.get_absolute_url()}\n\n"
-            f"Certificate number: {certificate.number}\n"
-            f"Anyone can verify it at {certificate.get_verification_url()}\n"
-        ),
-        from_email=None,
-        recipient_list=[certificate.user.email],
-    )
+    try:
+        send_mail(
+            subject=f"Your certificate for {certificate.activity_title} is ready",
+            message=(
+                f"Hello {certificate.learner_name},\n\n"
+                f"Your certificate for “{certificate.activity_title}” is ready to download:\n"
+                f"{settings.SITE_URL}{certificate.get_absolute_url()}\n\n"
+                f"Certificate number: {certificate.number}\n"
+                f"Anyone can verify it at {certificate.get_verification_url()}\n"
+            ),
+            from_email=None,
+            recipient_list=[certificate.user.email],
+        )
+    except Exception:
+        Certificate.objects.filter(pk=certificate_id).update(email_sending_since=None)
+        raise
+    _record_emailed(certificate_id, timezone.now())
+    return True
+
+
+def _record_emailed(certificate_id, at):
+    # The e-mail has gone: losing this write would send it again, so a connection that
+    # died while the message was on its way gets one fresh connection to record it.
+    try:
+        Certificate.objects.filter(pk=certificate_id).update(emailed_at=at)
+    except DatabaseError:
+        connection.close()
+        Certificate.objects.filter(pk=certificate_id).update(emailed_at=at)
 
 
 def certificate_mark_failed(*, certificate_id, error):

@@ -87,6 +87,13 @@ class Certificate(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
+    # Set when the rendering could not be handed to the task broker (it was unreachable):
+    # the claim is kept, and the sweep queues it again as soon as the broker answers.
+    queue_error = models.TextField(blank=True)
+    # The "certificate ready" e-mail: sent once. `email_sending_since` is a short lease
+    # taken before sending, so two deliveries of the same message never both send.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_sending_since = models.DateTimeField(null=True, blank=True)
 
     objects = CertificateQuerySet.as_manager()
 

@@ -48,12 +48,18 @@ def html_to_pdf(html, *, stylesheet):
 
 
 def stored_image_data_uri(name):
-    """An image from the file storage (local disk or S3 alike) as a data URI, or ""."""
-    if not name or not default_storage.exists(name):
+    """An image from the file storage (local disk or S3 alike) as a data URI, or "" when
+    there is none. Embedded, not linked: the PDF is rendered once and kept, and WeasyPrint
+    fetches no URL (a presigned one would expire; /media/ is not served)."""
+    if not name:
         return ""
     kind = mimetypes.guess_type(name)[0] or "image/png"
-    with default_storage.open(name, "rb") as image:
-        return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
+    # Opened without asking first whether it exists: on S3 that question is a round trip.
+    try:
+        with default_storage.open(name, "rb") as image:
+            return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
+    except FileNotFoundError:
+        return ""
 
 
 def certificate_html(certificate):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from courses.models import local_date
+from courses.models import Provider, local_date
 from courses.rules import (
     CREDIT_STEP,
     CreditWindow,
@@ -23,6 +23,7 @@ from .models import Certificate
 
 
 class GateCode:
+    NO_PROVIDER = "no_provider"  # staff have not saved the provider a certificate names
     WINDOW = "window"  # params: window, a CreditWindow other than OPEN
     NOT_STARTED = "not_started"
     RECORDING = "recording"
@@ -42,6 +43,10 @@ class GateReason:
 
 
 GATE_MESSAGES = {
+    GateCode.NO_PROVIDER: (
+        "Certificates cannot be issued yet: the CME office has not finished setting up "
+        "this site. Please come back later."
+    ),
     GateCode.NOT_STARTED: "You have not started this activity.",
     GateCode.RECORDING: "Watch the whole recording first.",
     GateCode.EVALUATION: "Complete the activity evaluation.",
@@ -78,6 +83,9 @@ class CreditGate:
 def credit_gate(*, user, activity, at=None):
     gate = CreditGate()
     gate.certificate = Certificate.objects.filter(user=user, activity=activity).first()
+    if Provider.current().pk is None:
+        # A certificate freezes the provider's name and statements: never the placeholders.
+        gate.refusals.append(GateReason(GateCode.NO_PROVIDER))
     window = activity_credit_window(activity, at=at)
     if window != CreditWindow.OPEN:
         gate.refusals.append(GateReason(GateCode.WINDOW, {"window": window}))

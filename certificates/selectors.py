@@ -2,6 +2,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import redis
+from django.conf import settings
+from django.db.models import Count, Min, Q
+
 from .models import Certificate
 
 
@@ -51,3 +55,49 @@ def certificate_to_verify(*, number):
         .exclude(state__in=[Certificate.State.PENDING, Certificate.State.FAILED])
         .first()
     )
+
+
+@dataclass
+class CertificateQueue:
+    """What staff need to see of the certificate path: is the broker answering, and is
+    anything waiting longer than it should."""
+
+    broker: str  # "in-process", "ok" or "unreachable"
+    broker_error: str
+    pending: int
+    waiting_for_broker: int
+    oldest_pending: object
+    failed: int
+    unsent_emails: int
+
+    @property
+    def has_problem(self):
+        return self.broker == "unreachable" or bool(self.waiting_for_broker or self.failed)
+
+
+def broker_status():
+    """("in-process" | "ok" | "unreachable", error). Asks Redis itself, with a short
+    timeout, so a staff page never hangs on a broker that is down."""
+    if not settings.REDIS_URL:
+        return "in-process", ""
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return "unreachable", str(exc)
+    finally:
+        client.close()
+    return "ok", ""
+
+
+def certificate_queue():
+    pending = Q(state=Certificate.State.PENDING)
+    counts = Certificate.objects.aggregate(
+        pending=Count("pk", filter=pending),
+        waiting_for_broker=Count("pk", filter=pending & ~Q(queue_error="")),
+        oldest_pending=Min("state_changed_at", filter=pending),
+        failed=Count("pk", filter=Q(state=Certificate.State.FAILED)),
+        unsent_emails=Count("pk", filter=Q(state=Certificate.State.ISSUED, emailed_at__isnull=True)),
+    )
+    broker, broker_error = broker_status()
+    return CertificateQueue(broker=broker, broker_error=broker_error, **counts)

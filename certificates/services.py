@@ -1,17 +1,26 @@
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from courses.models import Provider
 from courses.services import participation_mark_completed
 
-from . import tasks
+from .issuing import EMAIL_LEASE, certificate_queue_email, certificate_queue_render
 from .models import Certificate, CertificateEvent
 from .rules import claimable_credit_is_valid, claimable_credit_message, credit_gate
 
-STUCK_AFTER = datetime.timedelta(minutes=10)
+# A certificate waits in the queue behind the claims before it; past this it is assumed
+# lost (a worker killed with its messages in hand, a broker restarted without its data).
+# Queuing it again is harmless: rendering twice issues it once.
+STUCK_AFTER = datetime.timedelta(seconds=60)
+# An e-mail normally leaves within a second of the certificate being issued.
+EMAIL_STUCK_AFTER = datetime.timedelta(seconds=30)
+# One sweep queues at most this many of each; the next sweep, seconds later, takes the rest.
+SWEEP_BATCH = 1000
 
 
 class ClaimRefused(Exception):
@@ -31,7 +40,7 @@ def parse_credits(value):
 
 
 def _enqueue_after_commit(certificate):
-    transaction.on_commit(lambda: tasks.render_certificate.delay(certificate.pk))
+    transaction.on_commit(lambda: certificate_queue_render(certificate_id=certificate.pk))
 
 
 def certificate_snapshot(*, user, activity, credits=None):
@@ -40,6 +49,10 @@ def certificate_snapshot(*, user, activity, credits=None):
     provider's statements and signature, and the kind of certificate (a physician's
     credits claimed; anyone else's hours of participation)."""
     provider = Provider.current()
+    if provider.pk is None:
+        # The credit gate refuses claims first; this keeps any other caller from freezing
+        # the placeholder provider into a record that is kept for years.
+        raise ImproperlyConfigured("No provider is saved: a certificate cannot say who issued it.")
     texts = activity.texts()
     if user.is_physician:
         kind = dict(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=credits)
@@ -158,9 +171,32 @@ def certificates_requeue(*, certificates, actor=None, note=""):
     return count
 
 
-def certificates_sweep_stuck(*, now=None, stuck_after=STUCK_AFTER):
-    """Re-enqueue certificates pending for longer than `stuck_after` (a lost message,
-    a broker restart). Run by cron through `manage.py sweep_certificates`."""
-    threshold = (now or timezone.now()) - stuck_after
-    stuck = Certificate.objects.filter(state=Certificate.State.PENDING, state_changed_at__lt=threshold)
-    return certificates_requeue(certificates=stuck, note="Swept: pending too long.")
+def certificates_sweep(*, now=None, recovering=False):
+    """Queue again whatever a lost message left undone; run every few seconds by Celery
+    beat, and at once when a worker starts (it may be replacing one that died).
+
+    - pending certificates whose rendering could not be queued (the broker was down), or
+      that have waited longer than STUCK_AFTER (or any time at all, when `recovering`);
+    - issued certificates whose e-mail has not gone out after EMAIL_STUCK_AFTER and is not
+      being sent right now.
+
+    Returns (renders queued, e-mails queued). Repeating it is harmless: rendering and
+    mailing each happen once however often they are queued.
+    """
+    now = now or timezone.now()
+    pending = Certificate.objects.filter(state=Certificate.State.PENDING)
+    if not recovering:
+        pending = pending.filter(~Q(queue_error="") | Q(state_changed_at__lt=now - STUCK_AFTER))
+    stuck = Certificate.objects.filter(pk__in=list(pending.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH]))
+    renders = certificates_requeue(certificates=stuck, note="Swept: queued again.")
+    unsent = Certificate.objects.filter(
+        Q(email_sending_since__isnull=True) | Q(email_sending_since__lt=now - EMAIL_LEASE),
+        state=Certificate.State.ISSUED,
+        emailed_at__isnull=True,
+    )
+    if not recovering:
+        unsent = unsent.filter(state_changed_at__lt=now - EMAIL_STUCK_AFTER)
+    emails = list(unsent.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for certificate_id in emails:
+        certificate_queue_email(certificate_id=certificate_id)
+    return renders, len(emails)

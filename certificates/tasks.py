@@ -1,28 +1,58 @@
+"""Celery tasks: each calls one idempotent function and may run twice without harm.
+
+Every retry's countdown stays well under the broker's visibility timeout (settings:
+CELERY_VISIBILITY_TIMEOUT): a worker holds a message it will retry later unacknowledged,
+and Redis hands a message held longer than the timeout to a second worker.
+"""
+
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from courses.models import provider_in_use
 
-from . import issuing
+from . import issuing, services
 
 MAX_RETRIES = 5
+# 1, 2, 4, 8, 16, 16 … s: a storage or database hiccup gets half a minute to pass (with
+# the default 5 retries), then the certificate is marked failed, with the error, for staff
+# to run again.
+LONGEST_COUNTDOWN = 16
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def retry_countdown(retries):
+    return min(2**retries, LONGEST_COUNTDOWN)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def render_certificate(self, certificate_id):
     try:
         with provider_in_use():
             issuing.certificate_issue(certificate_id=certificate_id)
     except Exception as exc:
-        if self.request.retries >= MAX_RETRIES:
+        if self.request.retries >= settings.CERTIFICATE_RENDER_RETRIES:
             issuing.certificate_mark_failed(certificate_id=certificate_id, error=exc)
             raise
-        raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries))
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def email_certificate_ready(self, certificate_id):
     try:
         with provider_in_use():
             issuing.certificate_email_ready(certificate_id=certificate_id)
-    except OSError as exc:
-        raise self.retry(exc=exc, countdown=60 * 2 ** self.request.retries)
+    except Exception as exc:
+        # After the last retry the e-mail stays unsent, and the sweep queues it again.
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_certificates(recovering=False):
+    services.certificates_sweep(recovering=recovering)
+
+
+@worker_ready.connect
+def sweep_when_a_worker_starts(sender, **kwargs):
+    # A worker that starts may be replacing one killed with messages in hand, which Redis
+    # returns only after the visibility timeout: queue their work again now.
+    sweep_certificates.delay(recovering=True)

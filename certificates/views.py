@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from courses.selectors import activity_for_learner
+from courses.serving import presigned_redirect
 
 from .forms import ClaimForm
 from .models import Certificate, certificate_number_normalise
@@ -76,11 +77,14 @@ def pdf(request, number):
     certificate = _own_certificate(request, number)
     if not certificate.is_ready:
         raise Http404("This certificate is still being prepared.")
+    filename = f"certificate-{certificate.number}.pdf"
+    redirect_to_storage = presigned_redirect(
+        certificate.pdf, content_type="application/pdf", filename=filename
+    )
+    if redirect_to_storage is not None:
+        return redirect_to_storage
     return FileResponse(
-        certificate.pdf.open("rb"),
-        content_type="application/pdf",
-        as_attachment=True,
-        filename=f"certificate-{certificate.number}.pdf",
+        certificate.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=filename
     )
 
 

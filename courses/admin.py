@@ -1,6 +1,11 @@
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.widgets import AdminFileWidget
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.forms.models import BaseInlineFormSet
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
 from django.utils import timezone
 
 from .models import (
@@ -54,6 +59,49 @@ class FacultyFormSet(PublishedActivityFormSet):
         return faculty_problems([(row["person"].name, row.get("disclosure", "")) for row in rows])
 
 
+class StoredFileLink:
+    """A stored file as the admin's upload field shows it: its name, linking to `url`."""
+
+    def __init__(self, name, url):
+        self.name = name
+        self.url = url
+
+    def __str__(self):
+        return self.name
+
+
+class CheckedFileWidget(AdminFileWidget):
+    """The admin's upload field, whose "Currently:" link goes to a view that checks who may
+    see the file (`url_of(stored_file)` names it). The storage's own URL will not do: no
+    route serves /media/, and on object storage it is a presigned URL, handed to whoever
+    opens the form without that check."""
+
+    def __init__(self, *, url_of, attrs=None):
+        super().__init__(attrs)
+        self.url_of = url_of
+
+    def is_initial(self, value):
+        # The stored file rather than a new upload, told apart without asking the storage
+        # for a URL (on S3 that would sign one).
+        return isinstance(value, FieldFile) and bool(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"]:
+            context["widget"]["value"] = StoredFileLink(value.name, self.url_of(value))
+        return context
+
+
+def recording_file_url(stored):
+    # video_src, captions_src or descriptions_src: the recording_file view, which lets
+    # staff in, with the version that keeps a browser from showing a replaced file.
+    return getattr(stored.instance, f"{stored.field.name}_src")
+
+
+def provider_image_url(stored):
+    return reverse("admin:courses_provider_image", args=[stored.instance.pk, stored.field.name])
+
+
 class LearningObjectiveInline(admin.TabularInline):
     model = LearningObjective
     formset = ObjectiveFormSet
@@ -77,6 +125,7 @@ class ResourceInline(admin.TabularInline):
 
 class RecordingInline(admin.StackedInline):
     model = Recording
+    formfield_overrides = {models.FileField: {"widget": CheckedFileWidget(url_of=recording_file_url)}}
     fields = [
         "video",
         "url",
@@ -146,6 +195,38 @@ class ProviderAdmin(admin.ModelAdmin):
         }),
         ("Certificates", {"fields": ["logo", "signature", "signer_name", "signer_title"]}),
     ]
+    formfield_overrides = {models.ImageField: {"widget": CheckedFileWidget(url_of=provider_image_url)}}
+    images = ("logo", "signature")
+
+    def get_urls(self):
+        # Ahead of the admin's own, whose "<object_id>/" would take this path too.
+        image = path(
+            "<path:object_id>/image/<str:field>/",
+            self.admin_site.admin_view(self.image_view),
+            name="courses_provider_image",
+        )
+        return [image, *super().get_urls()]
+
+    def image_view(self, request, object_id, field):
+        """The stored logo or signature, for staff who may view the provider settings. Sent
+        from here rather than by a presigned URL: it is small, and the admin's pages take
+        images from this site alone."""
+        provider = self.get_object(request, object_id)
+        if provider is None or field not in self.images:
+            raise Http404("No such image.")
+        if not self.has_view_permission(request, provider):
+            raise PermissionDenied
+        image = getattr(provider, field)
+        if not image:
+            raise Http404("No image is stored here.")
+        try:
+            stored = image.open("rb")
+        except OSError:
+            raise Http404("This image is missing from storage.") from None
+        # FileResponse names the type from the file's name (ImageField takes images only).
+        response = FileResponse(stored)
+        response["Cache-Control"] = "private, no-cache"
+        return response
 
     def has_add_permission(self, request):
         return not Provider.objects.exists()

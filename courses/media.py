@@ -15,6 +15,11 @@ CAPTIONS_MAX_BYTES = 2 * 1024 * 1024
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be",
                  "youtube-nocookie.com", "www.youtube-nocookie.com"}
 VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
+# The players video_embed_url points at: the only pages a page of ours may frame
+# (frame-src of the Content-Security-Policy in lms/settings.py).
+YOUTUBE_PLAYER = "https://www.youtube-nocookie.com"
+VIMEO_PLAYER = "https://player.vimeo.com"
+EMBED_ORIGINS = (YOUTUBE_PLAYER, VIMEO_PLAYER)
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 WEBVTT_SIGNATURE = re.compile(r"WEBVTT(?:[ \t\r\n]|$)")
 
@@ -90,7 +95,7 @@ def video_embed_url(url):
         else:
             candidate = ""
         if YOUTUBE_ID.fullmatch(candidate):
-            return f"https://www.youtube-nocookie.com/embed/{candidate}?rel=0"
+            return f"{YOUTUBE_PLAYER}/embed/{candidate}?rel=0"
     if host in VIMEO_HOSTS:
         numbers = [index for index, segment in enumerate(segments) if segment.isdigit()]
         if numbers:
@@ -100,7 +105,7 @@ def video_embed_url(url):
                 segments[index + 1] if index + 1 < len(segments) else ""
             )
             suffix = f"&h={privacy_hash}" if re.fullmatch(r"[0-9a-f]+", privacy_hash) else ""
-            return f"https://player.vimeo.com/video/{segments[index]}?dnt=1{suffix}"
+            return f"{VIMEO_PLAYER}/video/{segments[index]}?dnt=1{suffix}"
     return ""
 
 
@@ -121,3 +126,15 @@ def url_problem(value):
     return ""
 
 
+def media_origins(*urls):
+    """The origins of the recording files a page plays from another site (a video or
+    captions URL staff gave), for that page's Content-Security-Policy alone: the site's
+    policy lets media come from itself and the storage bucket only."""
+    origins = []
+    for url in urls:
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in origins:
+                origins.append(origin)
+    return origins

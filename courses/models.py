@@ -71,7 +71,9 @@ class Provider(models.Model):
     @classmethod
     def current(cls):
         """The provider in use: the one a request or task is running for, else the one
-        stored (or the defaults, before staff have saved any)."""
+        stored. Before staff have saved one it is the defaults, unsaved (pk None): pages
+        and the time zone work, but the credit gate refuses claims, so no certificate
+        freezes a placeholder name (lms.checks and the staff page say what is missing)."""
         return _provider_in_use.get() or cls.objects.order_by("pk").first() or cls()
 
     @property

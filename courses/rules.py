@@ -36,6 +36,20 @@ def validate_time_zone(value):
         raise ValidationError(f"{value!r} is not a known time zone.") from None
 
 
+def text_problem(value):
+    """Why the text `value` cannot be stored, or None. JSON and hand-parsed input allow
+    both: PostgreSQL refuses a NUL character, and no database encoding holds half of a
+    UTF-16 surrogate pair (Django's forms already refuse a NUL; their input never holds
+    the other)."""
+    if "\x00" in value:
+        return "must not contain a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"contains {value[error.start]!r}, half of a UTF-16 surrogate pair, which is not a character"
+    return None
+
+
 def validate_relationships(value):
     if not isinstance(value, list) or not all(
         isinstance(item, dict)
@@ -46,6 +60,10 @@ def validate_relationships(value):
         raise ValidationError(
             'List each relationship as {"company": "…", "nature": "…"}, both filled in; [] for none.'
         )
+    for item in value:
+        for key, text in item.items():
+            if text_problem(text):
+                raise ValidationError(f"A relationship's {key} {text_problem(text)}.")
 
 
 class ActivityStatus(models.TextChoices):

@@ -1,4 +1,5 @@
 import math
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -7,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import Activity, Participation, SavedActivity, SavedSearch, ViewingSession
-from .rules import recording_requirement_met
+from .rules import recording_requirement_met, text_problem
 from .viewing import (
     VIEWING_SESSION_IDLE,
     merged_intervals,
@@ -82,6 +83,9 @@ def saved_search_create(*, user, name, params):
         raise SavedSearchInvalid("Give the search a name.")
     if len(name) > 100:
         raise SavedSearchInvalid("The name may be at most 100 characters.")
+    if text_problem(name):
+        # The name comes straight from the POST, not through a form that would refuse it.
+        raise SavedSearchInvalid(f"The name {text_problem(name)}.")
     if SavedSearch.objects.filter(user=user).count() >= SAVED_SEARCH_LIMIT:
         raise SavedSearchInvalid(f"You can keep at most {SAVED_SEARCH_LIMIT} saved searches.")
     query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
@@ -217,6 +221,11 @@ def _live_session(*, participation, token, at):
     return session
 
 
+# What viewing_session_open's tokens are made of (secrets.token_urlsafe). Anything else,
+# a NUL or half a surrogate pair included, is refused before it reaches a query.
+VIEWING_SESSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _parse_report(report, *, duration_ms):
     if not isinstance(report, dict):
         raise ViewingReportError("A progress report must be a JSON object.")
@@ -253,7 +262,7 @@ def _parse_report(report, *, duration_ms):
     if isinstance(sent_at, bool) or not isinstance(sent_at, int) or not 0 <= sent_at < 2**53:
         raise ViewingReportError("sent_at must be the browser's clock in milliseconds.")
     token = report.get("session")
-    if not isinstance(token, str) or not token or len(token) > 64:
+    if not isinstance(token, str) or not VIEWING_SESSION_TOKEN.fullmatch(token):
         raise ViewingSessionRefused(
             "This report names no viewing session. Reload the page to go on saving your progress.",
             code="missing",

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import CatalogFilterForm
-from .media import media_type
+from .media import media_origins, media_type
 from .models import Activity, SavedActivity
 from .rules import CreditWindow, recording_requirement_met, viewing_accommodation_of
 from .selectors import (
@@ -22,6 +22,7 @@ from .selectors import (
     participation_of,
     with_windows,
 )
+from .serving import presigned_redirect
 from .services import (
     ViewingReportError,
     ViewingSessionRefused,
@@ -140,7 +141,7 @@ def watch(request, slug):
     track_progress = (
         recording is not None and recording.trackable and activity.status != Activity.Status.ARCHIVED
     )
-    return render(
+    response = render(
         request,
         "courses/watch.html",
         {
@@ -160,17 +161,29 @@ def watch(request, slug):
             "max_playback_rate": MAX_PLAYBACK_RATE,
         },
     )
+    return _allow_recording_media(response, recording)
+
+
+def _allow_recording_media(response, recording):
+    if recording is not None:
+        origins = media_origins(recording.video_src, recording.captions_src, recording.descriptions_src)
+        if origins:
+            # django-csp reads this attribute, as its csp_update decorator sets it.
+            response._csp_update = {"media-src": origins}
+    return response
 
 
 def _watch_without_credit(request, activity):
     """The recording of an activity whose credit has ended, for a learner who never
     started it: no participation, no progress kept, no way on to the evaluation, so
     nothing here leads towards credit."""
-    return render(
+    recording = getattr(activity, "recording", None)
+    response = render(
         request,
         "courses/watch.html",
-        {"activity": activity, "recording": getattr(activity, "recording", None), "without_credit": True},
+        {"activity": activity, "recording": recording, "without_credit": True},
     )
+    return _allow_recording_media(response, recording)
 
 
 def _seconds(intervals_ms):
@@ -196,7 +209,8 @@ def watch_progress(request, slug):
     activity = activity_for_learner(slug=slug, user=request.user)
     try:
         report = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays nested deeper than Python's stack, which no player sends.
         return JsonResponse({"error": "The progress report is not valid JSON."}, status=400)
     try:
         participation = participation_record_viewing(
@@ -282,8 +296,9 @@ def _stream(field, first, length):
 @require_http_methods(["GET", "HEAD"])
 def recording_file(request, slug, kind):
     """An uploaded video or captions file, through the storage API, with byte ranges so
-    the player can seek. Only for learners who started the activity, and staff; once
-    credit has ended, for anyone signed in, as watching then earns nothing."""
+    the player can seek; on object storage the video goes by a presigned URL instead,
+    which serves the ranges itself. Only for learners who started the activity, and
+    staff; once credit has ended, for anyone signed in, as watching then earns nothing."""
     activity = activity_for_learner(slug=slug, user=request.user)
     if (
         not request.user.is_staff
@@ -295,13 +310,20 @@ def recording_file(request, slug, kind):
     field = getattr(recording, kind, None)
     if not field:
         raise Http404("This recording has no such file.")
+    content_type = media_type(field.name) or "application/octet-stream"
+    # Only the video leaves by a presigned URL: a <track> refuses captions from another
+    # origin (without CORS), and they are small enough to send from here.
+    if kind == "video":
+        redirect_to_storage = presigned_redirect(field, content_type=content_type)
+        if redirect_to_storage is not None:
+            return redirect_to_storage
     try:
         size = field.storage.size(field.name)
     except OSError:
         raise Http404("This recording's file is missing from storage.") from None
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Type": media_type(field.name) or "application/octet-stream",
+        "Content-Type": content_type,
         "Cache-Control": "private, max-age=3600",
         "X-Content-Type-Options": "nosniff",
     }

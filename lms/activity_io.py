@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import ProtectedError
 
 from courses.models import Activity, FacultyRole, LearningObjective, Person, Recording, Resource, Series
+from courses.rules import text_problem
 from quizzes.models import Choice, Evaluation, EvaluationQuestion, PostTest, Question
 from quizzes.rules import choices_problem
 
@@ -23,6 +24,10 @@ from .publishing import activity_publish_problems
 OVERRIDES = ["accreditation_statement", "hardware_requirements", "contact_email", "disclaimer", "privacy_url"]
 
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The format itself nests seven deep (a list, an activity, its post-test, questions, a
+# question, choices, a choice); fields others add get room to spare. Deeper data is refused
+# before anything reads it, so nothing recurses through it.
+MAX_NESTING = 32
 # The old "show_answers" setting as (after a fail, after a pass).
 SHOW_ANSWERS_REVIEW = {
     "after_pass": (PostTest.Review.SCORE, PostTest.Review.CORRECT_ANSWERS),
@@ -64,6 +69,9 @@ class _Reader:
             return None
         if not isinstance(value, str):
             self.fail(key, "must be text")
+        problem = text_problem(value)
+        if problem:
+            self.fail(key, problem)
         if required and not value.strip():
             self.fail(key, "is required")
         return value.strip()
@@ -123,6 +131,30 @@ class _Reader:
         return _Reader(value, path)
 
 
+def _nesting_problem(data):
+    """The path and problem of the first value nested deeper than MAX_NESTING, or None."""
+    stack = [(data, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            children = [(f"{path}.{_printable(key)}" if path else _printable(key), child)
+                        for key, child in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{path}[{index}]", child) for index, child in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_NESTING:
+            return path or "activity", f"is nested more than {MAX_NESTING} levels deep"
+        stack.extend((child, child_path, depth + 1) for child_path, child in children)
+    return None
+
+
+def _printable(key):
+    # A key the importer never reads may still hold what text_problem refuses; the
+    # message naming it must print.
+    return repr(key) if text_problem(key) else key
+
+
 def _filled(instance, **values):
     """`instance` with `values` set; a value the file left out gets the model's default."""
     for name, value in values.items():
@@ -166,6 +198,9 @@ def _wording(error, field):
 
 def activities_import(*, data):
     """Create or update (by slug) the activities in `data`, or change nothing."""
+    too_deep = _nesting_problem(data)
+    if too_deep:
+        raise ActivityImportError(*too_deep)
     items = data if isinstance(data, list) else [data]
     prefix = "[{}]" if isinstance(data, list) else ""
     seen = set()
@@ -206,6 +241,8 @@ def _activity_import(r):
     for index, text in enumerate(r.items("objectives")):
         if not isinstance(text, str):
             r.fail(f"objectives[{index}]", "must be non-empty text")
+        if text_problem(text):
+            r.fail(f"objectives[{index}]", text_problem(text))
         objective = LearningObjective(activity=activity, order=index, text=text.strip())
         _checked(objective, r, keys={"text": f"objectives[{index}]"}).save()
 

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class LmsConfig(AppConfig):
     name = "lms"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

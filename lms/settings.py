@@ -2,8 +2,9 @@
 
 With no variables set the site runs the embedded shape: SQLite, Celery tasks
 in-process, mail on the console, media on local disk, DEBUG on. DJANGO_ENV=production
-switches to the production shape and makes SECRET_KEY, DATABASE_URL and ALLOWED_HOSTS
-required. A malformed value stops start-up with a message naming the variable.
+switches to the production shape and makes SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS,
+SITE_URL (https), REDIS_URL and DEFAULT_FROM_EMAIL required. A malformed value stops
+start-up with a message naming the variable.
 """
 
 import os
@@ -71,7 +72,17 @@ if PRODUCTION and not os.environ.get("ALLOWED_HOSTS", "").strip():
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "lms.views.csrf_failure"
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Printed on every certificate (its verification link and QR code), so production needs
+# the site's real https address.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000", required=PRODUCTION).rstrip("/")
+try:
+    _site_url = urlsplit(SITE_URL)
+except ValueError:
+    _site_url = None
+if not _site_url or _site_url.scheme not in ("http", "https") or not _site_url.hostname:
+    raise ImproperlyConfigured(f"SITE_URL must be an address like https://cme.example.org, not {SITE_URL!r}.")
+if PRODUCTION and _site_url.scheme != "https":
+    raise ImproperlyConfigured("SITE_URL must be an https:// address when DJANGO_ENV=production.")
 
 INSTALLED_APPS = [
     "lms",
@@ -87,10 +98,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lms.middleware.ProviderTimeZoneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "lms.middleware.StaffSecondFactorMiddleware",
     "lms.middleware.ProfileRequiredMiddleware",
 ]
 
@@ -163,6 +177,18 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
+# allauth.mfa: staff pages ask for a second factor (lms.middleware.StaffSecondFactorMiddleware),
+# an authenticator app's code or, when the phone is lost, a one-time recovery code.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# The name the authenticator app lists the account under; unset, the provider's name
+# (lms.mfa.MFAAdapter), or the site's host before staff have saved a provider.
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "")
+# allauth's defaults, kept in view: a code is good for its own 30 seconds only, and adding
+# or removing a factor asks for the password again.
+MFA_TOTP_TOLERANCE = 0
+MFA_REAUTHENTICATION_REQUIRED = True
+MFA_ADAPTER = "lms.mfa.MFAAdapter"
+
 LANGUAGE_CODE = "en-us"
 # Stored times are UTC; each request and task runs in the provider's own zone
 # (Provider.time_zone, through lms.middleware.ProviderTimeZoneMiddleware).
@@ -193,16 +219,74 @@ STORAGES = {
         )
     },
 }
-if env_str("AWS_STORAGE_BUCKET_NAME"):
-    STORAGES["default"] = {
+
+
+def s3_storage():
+    """The file storage in an S3-compatible bucket named by AWS_STORAGE_BUCKET_NAME, or
+    None for local disk. Web and worker processes on different machines then share the
+    files. boto3 reads the credentials itself (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+    or the machine's role)."""
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    endpoint = env_str("AWS_S3_ENDPOINT_URL")
+    if not bucket:
+        if endpoint:
+            raise ImproperlyConfigured(
+                "AWS_STORAGE_BUCKET_NAME must be set when AWS_S3_ENDPOINT_URL is: "
+                "files are stored in S3 only once a bucket is named."
+            )
+        return None
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ImproperlyConfigured(
+                "AWS_S3_ENDPOINT_URL must be an http(s) URL such as https://s3.example.org."
+            )
+    region_variable = "AWS_S3_REGION_NAME" if env_str("AWS_S3_REGION_NAME") else "AWS_DEFAULT_REGION"
+    region = env_str(region_variable)
+    if not region:
+        raise ImproperlyConfigured(
+            "AWS_S3_REGION_NAME (or AWS_DEFAULT_REGION) must be set when AWS_STORAGE_BUCKET_NAME "
+            "is: the bucket's region, such as us-east-1, which presigned URLs are signed for."
+        )
+    if not set(region) <= set("abcdefghijklmnopqrstuvwxyz0123456789-"):
+        raise ImproperlyConfigured(
+            f"{region_variable} must be a region name such as us-east-1, not {region!r}."
+        )
+    key_id, secret = env_str("AWS_ACCESS_KEY_ID"), env_str("AWS_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        missing = "AWS_SECRET_ACCESS_KEY" if key_id else "AWS_ACCESS_KEY_ID"
+        raise ImproperlyConfigured(
+            f"{missing} must be set too: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together."
+        )
+    # Long enough to start a download or a video, short enough that a copied link is
+    # soon useless: every new fetch goes through the view's access check again.
+    expire = env_int("AWS_QUERYSTRING_EXPIRE", 300)
+    if not 1 <= expire <= 604800:
+        raise ImproperlyConfigured(
+            f"AWS_QUERYSTRING_EXPIRE must be 1 to 604800 seconds (S3's limit), not {expire}."
+        )
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "region_name": region,
+            "signature_version": "s3v4",
+            # Other S3-compatible servers (MinIO, Ceph, moto) answer on their own host
+            # with the bucket in the path; on AWS itself botocore picks the bucket's host.
+            "addressing_style": "path" if endpoint else None,
+            # Private objects, reached only through presigned URLs.
             "default_acl": None,
             "querystring_auth": True,
+            "querystring_expire": expire,
+            # As on local disk, a new file never replaces a stored one: a re-issued
+            # certificate keeps its old PDF, a new upload gets a new name (and URL).
+            "file_overwrite": False,
         },
     }
+
+
+STORAGES["default"] = s3_storage() or STORAGES["default"]
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -215,10 +299,14 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cme@localhost")
+# Without it a mail server that stops answering holds a worker forever (Django's default).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cme@localhost", required=PRODUCTION)
 
-# Celery: with no REDIS_URL every task runs in-process, right where it is enqueued.
-REDIS_URL = env_str("REDIS_URL")
+# Celery: with no REDIS_URL every task runs in-process, right where it is enqueued. Production
+# needs it: certificates render on separate workers, and rate limits must count every process.
+REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
     # The value itself is not echoed: it may hold the broker password.
     raise ImproperlyConfigured("REDIS_URL must be a redis:// or rediss:// URL.")
@@ -232,21 +320,64 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # prefetched messages are delivered again.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Longer than any certificate task (retries with countdown included), so a task
-    # still running is never handed to a second worker.
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How long Redis waits before handing a worker's unacknowledged message to another
+    # worker. It must be longer than any task holds a message: the longest is a retry
+    # waiting out its countdown (certificates.tasks.LONGEST_COUNTDOWN, 16 s) plus one
+    # render (about 0.1 s, 2 s at worst) or one e-mail (EMAIL_TIMEOUT per SMTP step), so
+    # 40 s leaves room. It must also be short: a worker killed outright (OOM killer, lost
+    # machine) keeps its messages until it passes, and certificates are promised within a
+    # minute. Kombu's default, an hour, left certificates stuck that long (STACK.md).
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 40),
     # How often a worker looks for messages whose worker died (kombu's defaults give
     # about 100 s; tests lower both to see a redelivery quickly).
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # An unreachable broker answers a claim's enqueue within seconds, not a TCP timeout.
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
 }
+# Periodic work runs on Celery beat, inside the product: `celery -A lms worker -B` on a
+# single machine, or one `celery -A lms beat` beside the workers (README). The sweep is
+# short and on the mail queue, so it is not stuck behind a backlog of renders; a sweep
+# that could not run in time is dropped, as the next one is seconds away.
+CERTIFICATE_SWEEP_SECONDS = env_int("CERTIFICATE_SWEEP_SECONDS", 10)
+# How often a render that fails (storage, database) is tried again before the certificate
+# is marked failed for staff to re-run.
+CERTIFICATE_RENDER_RETRIES = env_int("CERTIFICATE_RENDER_RETRIES", 5)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-certificates": {
+        "task": "certificates.tasks.sweep_certificates",
+        "schedule": CERTIFICATE_SWEEP_SECONDS,
+        "options": {"expires": CERTIFICATE_SWEEP_SECONDS},
+    },
+}
+# The schedule is one interval, so beat keeps it in memory: no schedule file to share,
+# lock or lose on a read-only disk.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 # Mail has a queue of its own so a slow mail server never holds up certificates. A plain
 # `celery -A lms worker` consumes both; a busy site runs `-Q celery` and `-Q mail` apart.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("mail"))
-CELERY_TASK_ROUTES = {"certificates.tasks.email_certificate_ready": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {
+    "certificates.tasks.email_certificate_ready": {"queue": "mail"},
+    "certificates.tasks.sweep_certificates": {"queue": "mail"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# The cache holds allauth's rate limits (failed logins, password resets, ...). Each process
+# has a memory of its own, so with more than one process only Redis counts every attempt;
+# the embedded default is a single process, where local memory counts them all.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "lms",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -259,6 +390,52 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------
+# Every page runs only this site's own script and style files, nothing inline, so injected
+# markup cannot run or restyle anything. Images may also be data: URLs (allauth's TOTP
+# set-up shows its QR code as one); frames are only the video players courses.media embeds;
+# nothing may frame our pages. Imported here so the policy reads as one block.
+import re  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+from courses.media import EMBED_ORIGINS  # noqa: E402
+
+
+def storage_origins():
+    """The bucket's origin when files live in S3 (s3_storage above checks the variables):
+    recordings are then answered with a redirect to a presigned URL there, which the player
+    must be allowed to follow."""
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not bucket:
+        return []
+    endpoint = env_str("AWS_S3_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return [f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"]
+    # On AWS, botocore names the bucket in the host when the name is a valid host label;
+    # otherwise (dots, say) in the path, on the region's host.
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket):
+        return [f"https://{bucket}.s3.amazonaws.com"]
+    region = env_str("AWS_S3_REGION_NAME") or env_str("AWS_DEFAULT_REGION")
+    return ["https://s3.amazonaws.com" if region == "us-east-1" else f"https://s3.{region}.amazonaws.com"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF, *storage_origins()],
+        "frame-src": list(EMBED_ORIGINS),
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from courses.models import Activity
+from certificates.selectors import certificate_queue
+from courses.models import Activity, Provider
 
 from .forms import ReportPeriodForm
 from .reports import (
@@ -65,7 +66,13 @@ def index(request):
     return render(
         request,
         "staff/index.html",
-        {"page": paginator.get_page(request.GET.get("page")), "pars_form": ReportPeriodForm()},
+        {
+            "page": paginator.get_page(request.GET.get("page")),
+            "pars_form": ReportPeriodForm(),
+            "queue": certificate_queue(),
+            # Until staff save one, learners' claims are refused (certificates.rules).
+            "provider_missing": Provider.current().pk is None,
+        },
     )
 
 

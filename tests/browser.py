@@ -1,5 +1,6 @@
 """Browser-test support, loaded as a pytest plugin by tests/conftest.py: Debian's Chromium
-driven by Playwright, axe checks, and the phone-width check.
+driven by Playwright, axe checks, the phone-width check, and the Content-Security-Policy
+watch: any violation of the site's policy on any page a test opens fails that test.
 
 With SCREENSHOTS=1 in the environment, screenshots land in test-artifacts/ (gitignored) as
 <page>-desktop.png / <page>-mobile.png, to look at pages as a user would; without it the
@@ -19,6 +20,8 @@ import pytest  # noqa: E402
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from django.test import Client  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from .factories import staff_login  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,6 +52,19 @@ AXE_OPTIONS = {
     # Details only for what fails: axe then skips serialising every node that passed.
     "resultTypes": ["violations"],
 }
+# Runs in every document before its own scripts. Playwright adds it and the reporting
+# function outside the page, so the page's own policy does not block them.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation({
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    document: event.documentURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+  });
+}, true);
+"""
 
 
 # --- Fixtures ---------------------------------------------------------------------------
@@ -78,6 +94,7 @@ def pages(browser, live_server):
         context.set_default_timeout(10_000)
         page = context.new_page()
         _track_requests_in_flight(page)
+        _record_csp_violations(page, live_server.url)
         pages[viewport] = page
     yield pages
     for page in pages.values():
@@ -94,7 +111,10 @@ def open_page(pages, live_server):
         page.goto("about:blank")
         if user is not None:
             client = Client()
-            client.force_login(user)
+            if user.is_staff or user.is_superuser:
+                staff_login(client, user)
+            else:
+                client.force_login(user)
             page.context.add_cookies(
                 [
                     {
@@ -120,6 +140,13 @@ def open_page(pages, live_server):
         page.context.unroute("**/*")
     for thread in list(getattr(live_server.thread.httpd, "_threads", None) or ()):
         thread.join(timeout=10)
+    violations = [violation for page in pages.values() for violation in take_csp_violations(page)]
+    if violations:
+        pytest.fail(
+            "Content-Security-Policy violations (inline script or style, or a source the "
+            "policy does not list):\n" + "\n".join(violations),
+            pytrace=False,
+        )
 
 
 def _track_requests_in_flight(page):
@@ -137,6 +164,29 @@ def _track_requests_in_flight(page):
     page.on("request", sent)
     page.on("requestfinished", done)
     page.on("requestfailed", done)
+
+
+def _record_csp_violations(page, site_url):
+    page.csp_violations = []
+
+    def report(violation):
+        # An embedded player's own policy is its business; ours is what we answer for.
+        if not violation["document"].startswith(site_url):
+            return
+        where = f" ({violation['source']}:{violation['line']})" if violation["source"] else ""
+        page.csp_violations.append(
+            f"{violation['document']}: {violation['directive']} blocked "
+            f"{violation['blocked'] or 'an unnamed source'}{where}"
+        )
+
+    page.expose_function("reportCspViolation", report)
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+
+
+def take_csp_violations(page):
+    """The violations `page` reported since the last call, as readable lines."""
+    violations, page.csp_violations = page.csp_violations, []
+    return violations
 
 
 def save_screenshot(page, name, *, full_page=True):

@@ -10,6 +10,7 @@ from django.test import override_settings
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
+from certificates.services import certificate_claim
 from courses.models import provider_today
 from lms.celery import app as celery_app
 
@@ -29,6 +30,16 @@ def fast_password_hasher():
     """PBKDF2's million rounds guard stored passwords; in tests they only cost half a
     second per factory user."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def local_memory_cache():
+    """With REDIS_URL set, settings keep the cache (allauth's rate limits) in Redis, shared
+    by every xdist process and kept from one run to the next: one test's failed logins
+    would lock out another's learner. The suite's own process keeps it in memory; the web
+    servers of tests/test_rate_limits.py use Redis, flushed by the `broker` fixture."""
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         yield
 
 
@@ -99,6 +110,14 @@ def activity(provider):
 
 
 @pytest.fixture
+def pending(activity):
+    """A physician's certificate on `activity`, claimed and waiting for its rendering (the
+    task is queued on commit, which a test's transaction never reaches)."""
+    learner = factories.learner_ready_to_claim(activity=activity)
+    return certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+
+
+@pytest.fixture
 def issued_certificate(activity):
     """A physician's issued certificate on `activity`, its PDF rendered as the worker renders it."""
     return factories.certificate_for(activity=activity, rendered=True)
@@ -132,3 +151,22 @@ def pdfinfo(content, tmp_path):
     path.write_bytes(content)
     output = subprocess.run(["pdfinfo", path], capture_output=True, text=True, check=True).stdout
     return {key: value.strip() for key, _, value in (line.partition(":") for line in output.splitlines())}
+
+
+@pytest.fixture
+def s3(settings, tmp_path, monkeypatch):
+    """A bucket on a local S3-compatible server (moto), the file storage of this test's
+    process; the worker and web processes it starts use it when given `s3.env`."""
+    from lms.settings import s3_storage
+
+    from .processes import S3Server
+
+    server = S3Server(tmp_path)
+    try:
+        server.start()
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        settings.STORAGES = {**settings.STORAGES, "default": s3_storage()}
+        yield server
+    finally:
+        server.stop()

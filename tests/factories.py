@@ -1,9 +1,16 @@
 import datetime
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import factory
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.utils import decrypt
+from django.test import RequestFactory
 from django.utils import timezone
 
 from certificates.issuing import certificate_issue
@@ -328,8 +335,46 @@ def publishable_draft(**activity_fields):
     return activity
 
 
+def authenticator_app_activate(user):
+    """Give `user` an activated authenticator app (allauth's TOTP), as its set-up page does."""
+    return TOTP.activate(user, generate_totp_secret()).instance
+
+
 class StaffUserFactory(UserFactory):
     is_staff = True
+
+    class Params:
+        # StaffUserFactory(authenticator_app=True): staff with a second factor set up.
+        authenticator_app = factory.Trait(
+            activated_app=factory.PostGeneration(
+                lambda user, create, extracted, **kwargs: create and authenticator_app_activate(user)
+            )
+        )
+
+
+def totp_code(secret):
+    """The code an authenticator app set up with `secret` shows now, by allauth's own functions."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def authenticator_app_code(user):
+    """The code `user`'s authenticator app shows now."""
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    return totp_code(decrypt(authenticator.data["secret"]))
+
+
+def staff_login(client, user):
+    """Sign staff `user` in on `client` as the login page does, password and then a code
+    from the authenticator app (set up here if the account has none): force_login alone
+    leaves a password-only session, which staff pages send to the code step."""
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    authenticator = authenticator or authenticator_app_activate(user)
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    record_authentication(request, user, "password", email=user.email)
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
+    request.session.save()
 
 
 def certificate_for(*, activity, user=None, credits="1", completed_on=None, rendered=False, **fields):
@@ -338,6 +383,9 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, rend
     certificates and not how they were earned. `rendered` issues it as the worker does,
     with its PDF."""
     user = user or UserFactory()
+    if not Provider.objects.exists():
+        # Certificates are only ever issued by a saved provider (the credit gate refuses otherwise).
+        ProviderFactory()
     certificate = Certificate.objects.create(
         user=user,
         activity=activity,

@@ -37,13 +37,14 @@ class Workers:
         self.log_dir = log_dir
         self.processes = []
 
-    def start(self, **env):
+    def start(self, *options, **env):
+        """`options` go to `celery worker` as they are, e.g. "-B" to run beat inside it."""
         path = self.log_dir / f"worker-{len(self.processes)}.log"
         # Append mode: the worker always writes at the end, whatever this process reads.
         log = open(path, "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", *options],
             cwd=settings.BASE_DIR,
             env={**self.env, **env},
             stdout=log,
@@ -168,3 +169,104 @@ def _answers(url):
             return response.status == 200
     except OSError:
         return False
+
+
+class S3Server:
+    """moto's S3-compatible server on a free local port with one empty bucket: the object
+    storage that web and worker processes on several machines would share. `env` is what
+    those processes (and this one, through lms.settings.s3_storage) need to use it."""
+
+    bucket = "lms-media"
+    region = "us-east-1"
+
+    def __init__(self, log_dir):
+        self.log_path = log_dir / "moto.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "AWS_STORAGE_BUCKET_NAME": self.bucket,
+            "AWS_S3_ENDPOINT_URL": self.url,
+            "AWS_S3_REGION_NAME": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_until(lambda: _answers_at(self.url), what="moto_server to answer", timeout=30)
+        self.client().create_bucket(Bucket=self.bucket)
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def keys(self):
+        listing = self.client().list_objects_v2(Bucket=self.bucket)
+        return [entry["Key"] for entry in listing.get("Contents", [])]
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _answers_at(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that the test may stop and start
+    again: the shared Redis is never touched. It keeps its data in an append-only file,
+    as a production broker should, so a restart loses no queued message."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory),
+             "--logfile", str(self.directory / "redis.log")],
+            start_new_session=True,
+        )
+        wait_until(self.answers, what=f"redis-server on port {self.port}", timeout=20)
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)

@@ -24,6 +24,7 @@ from .factories import (
     ViewingAccommodationFactory,
     complete_activity,
     learner_ready_to_claim,
+    staff_login,
 )
 
 TRANSCRIPT = "Welcome to this recording.\n\nHypertension is common and often silent."
@@ -127,7 +128,7 @@ def test_it_keeps_the_transcript_of_a_draft_from_learners(client, talk, learner)
     Activity.objects.filter(pk=talk.pk).update(status=Activity.Status.DRAFT)
     client.force_login(learner)
     assert client.get(f"/activities/{talk.slug}/transcript/").status_code == 404
-    client.force_login(StaffUserFactory())
+    staff_login(client, StaffUserFactory())
     assert client.get(f"/activities/{talk.slug}/transcript/").status_code == 200
 
 
@@ -283,7 +284,7 @@ def test_it_accommodates_only_activities_that_require_viewing_and_have_a_transcr
 @pytest.fixture
 def admin_client_of(db, client):
     admin = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    staff_login(client, admin)
     return client, admin
 
 

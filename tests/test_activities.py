@@ -304,14 +304,14 @@ def test_it_still_verifies_a_certificate_of_an_archived_activity(client, activit
 
 
 def test_it_hides_a_draft_from_learners_and_shows_staff_a_preview(client, learner, activity):
-    from .factories import UserFactory
+    from .factories import UserFactory, staff_login
 
     activity.status = Activity.Status.DRAFT
     activity.save()
     client.force_login(learner)
     assert client.get(activity.get_absolute_url()).status_code == 404
 
-    client.force_login(UserFactory(is_staff=True))
+    staff_login(client, UserFactory(is_staff=True))
     page = client.get(activity.get_absolute_url()).content.decode()
     assert "Preview for staff" in page
     assert "Start activity" not in page

@@ -12,18 +12,12 @@ from certificates.services import (
     certificate_reissue,
     certificate_revoke,
     certificates_requeue,
-    certificates_sweep_stuck,
+    certificates_sweep,
 )
 from certificates.tasks import render_certificate
 
 from .conftest import pdf_text
-from .factories import UserFactory, certificate_for, learner_ready_to_claim
-
-
-@pytest.fixture
-def pending(activity):
-    learner = learner_ready_to_claim(activity=activity)
-    return certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+from .factories import UserFactory, certificate_for, learner_ready_to_claim, staff_login
 
 
 @pytest.fixture
@@ -96,25 +90,29 @@ def test_it_lets_staff_rerun_a_failed_certificate(pending, staff, django_capture
     assert pending.state == Certificate.State.ISSUED
 
 
-def test_it_sweeps_certificates_pending_longer_than_ten_minutes(pending, django_capture_on_commit_callbacks):
+def test_it_sweeps_certificates_pending_longer_than_a_minute(pending, django_capture_on_commit_callbacks):
     claimed = pending.state_changed_at
     with django_capture_on_commit_callbacks(execute=True):
-        assert certificates_sweep_stuck(now=claimed + datetime.timedelta(minutes=9, seconds=59)) == 0
-        assert certificates_sweep_stuck(now=claimed + datetime.timedelta(minutes=10, seconds=1)) == 1
+        assert certificates_sweep(now=claimed + datetime.timedelta(seconds=59)) == (0, 0)
+        assert certificates_sweep(now=claimed + datetime.timedelta(seconds=61)) == (1, 0)
     pending.refresh_from_db()
     assert pending.state == Certificate.State.ISSUED
 
 
-def test_it_leaves_issued_certificates_alone_in_the_sweep(pending):
-    certificate_issue(certificate_id=pending.pk)
+def test_it_leaves_issued_and_mailed_certificates_alone_in_the_sweep(
+    pending, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate_issue(certificate_id=pending.pk)
     with time_machine.travel(datetime.timedelta(hours=1)):
-        assert certificates_sweep_stuck() == 0
+        assert certificates_sweep() == (0, 0)
+    assert len(mailoutbox) == 1
 
 
 def test_it_lets_staff_reissue_in_bulk_from_the_admin(pending, client, django_capture_on_commit_callbacks):
     certificate_issue(certificate_id=pending.pk)
     admin = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin)
+    staff_login(client, admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/admin/certificates/certificate/?activity__id__exact={pending.activity_id}",

@@ -12,7 +12,7 @@ from certificates.tasks import render_certificate
 from lms.models import User
 
 from .conftest import pdf_structure, pdf_text, pdfinfo
-from .factories import UserFactory, certificate_for, learner_ready_to_claim
+from .factories import UserFactory, certificate_for, learner_ready_to_claim, staff_login
 
 
 def text_of(certificate):
@@ -101,7 +101,7 @@ def test_it_lets_only_the_owner_and_staff_download(issued_certificate, client):
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
     assert client.get(f"/certificates/{issued_certificate.number}/").status_code == 404
-    client.force_login(UserFactory(is_staff=True))
+    staff_login(client, UserFactory(is_staff=True))
     assert client.get(url).status_code == 200
     client.force_login(issued_certificate.user)
     assert client.get(url).status_code == 200

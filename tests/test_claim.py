@@ -211,3 +211,34 @@ def test_it_gives_each_refusal_as_a_code_with_what_its_wording_needs(provider):
             },
         ),
     ]
+
+
+def test_it_refuses_every_claim_while_no_provider_is_saved(db):
+    activity = complete_activity()
+    learner = learner_ready_to_claim(activity=activity)
+
+    gate = credit_gate(user=learner, activity=activity)
+    with pytest.raises(ClaimRefused) as refused:
+        certificate_claim(user=learner, activity=activity, credits="1", attested=True)
+
+    assert gate.refusals == [GateReason(GateCode.NO_PROVIDER)]
+    assert refused.value.reasons == [
+        "Certificates cannot be issued yet: the CME office has not finished setting up this "
+        "site. Please come back later."
+    ]
+    assert not Certificate.objects.exists()
+
+
+def test_it_says_on_the_claim_page_why_no_certificate_can_be_issued_without_a_provider(client, db):
+    activity = complete_activity()
+    learner = learner_ready_to_claim(activity=activity)
+    client.force_login(learner)
+
+    page = client.get(f"/activities/{activity.slug}/claim/").content.decode()
+    response = client.post(f"/activities/{activity.slug}/claim/", {"credits": "1", "attest": "on"})
+
+    assert "the CME office has not finished setting up this site" in page
+    assert "Get my certificate" not in page
+    assert response.status_code == 200
+    assert "the CME office has not finished setting up this site" in response.content.decode()
+    assert not Certificate.objects.exists()

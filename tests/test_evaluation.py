@@ -29,6 +29,7 @@ from .factories import (
     UserFactory,
     complete_activity,
     learner_ready_to_claim,
+    staff_login,
 )
 
 Kind = EvaluationQuestion.Kind
@@ -352,7 +353,7 @@ def test_it_finds_no_problem_in_an_evaluation_with_questions(form):
 
 @pytest.fixture
 def staff_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    staff_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

@@ -445,6 +445,13 @@ def _three_years_late(data):
     data["termination_date"] = "2024-06-22"
 
 
+def _nested(levels):
+    value = "deep"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 def _no_correct_choice(data):
     for choice in data["posttest"]["questions"][1]["choices"]:
         choice["correct"] = False
@@ -520,6 +527,25 @@ BAD_INPUT = {
     "objective-not-text": (_set("objectives.1", 7), "[2].objectives[1]", "non-empty text"),
     "duplicate-slug": (_set("slug", "minimal"), "[2].slug", "appears twice"),
     "bad-slug": (_set("slug", "no spaces please"), "[2].slug", "letters, numbers"),
+    # PostgreSQL refuses a NUL in text (a DataError once it reached the database), and
+    # half a surrogate pair cannot be encoded at all (a UnicodeEncodeError).
+    "nul-in-slug": (_set("slug", "bad\x00one"), "[2].slug", "must not contain a NUL character"),
+    "nul-in-faculty-name": (
+        _set("faculty.1.name", "Ben\x00Sample"), "[2].faculty[1].name", "must not contain a NUL character"),
+    "nul-in-objective": (_set("objectives.0", "Name\x00"), "[2].objectives[0]", "NUL character"),
+    "nul-in-relationship": (
+        _set("faculty.0.relationships.1.nature", "speaker\x00"),
+        "[2].faculty[0].relationships[1].nature", "NUL character"),
+    "nul-in-choice": (
+        _set("posttest.questions.0.choices.1.text", "\x00"), "[2].posttest.questions[0].choices[1].text",
+        "NUL character"),
+    "lone-surrogate-in-title": (
+        _set("title", "Equity \ud800"), "[2].title", "contains '\\ud800', half of a UTF-16 surrogate pair"),
+    "lone-surrogate-in-transcript": (
+        _set("recording.transcript", "\udfff"), "[2].recording.transcript", "surrogate pair"),
+    # The file's list, the activity and "notes" are three levels; [0] 30 times makes 33.
+    "nested-too-deep": (
+        _set("notes", _nested(31)), "[2].notes" + "[0]" * 30, "is nested more than 32 levels deep"),
 }
 
 
@@ -608,6 +634,17 @@ def test_it_rejects_a_missing_file(tmp_path, earlier_activity):
     assert database_state() == before
 
 
+def test_it_rejects_a_file_nested_too_deeply_to_read(tmp_path, earlier_activity):
+    before = database_state()
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+    with pytest.raises(CommandError, match=r"deep\.json is not valid JSON: it is nested too deeply to read"):
+        import_file(str(path))
+
+    assert database_state() == before
+
+
 def test_it_rejects_json_that_is_not_an_activity(write_json):
     with pytest.raises(CommandError, match=r"\[1\]: must be a JSON object"):
         import_file(write_json([minimal_activity(), "minimal"]))
@@ -626,14 +663,10 @@ def subprocess_database_url():
     return f"postgres://{db['USER']}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_exits_non_zero_naming_the_field_when_run_as_a_command(write_json):
-    import_file(write_json(full_activity(), name="earlier.json"))
-    before = database_state()
-    bad = write_json([minimal_activity(), full_activity(slug="bad-one", credits="1.1")], name="bad.json")
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "import_activities", bad],
+def import_command(path):
+    """`manage.py import_activities PATH` in a process of its own, on the test database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "import_activities", str(path)],
         cwd=settings.BASE_DIR,
         env=dict(os.environ, DATABASE_URL=subprocess_database_url()),
         capture_output=True,
@@ -641,11 +674,44 @@ def test_it_exits_non_zero_naming_the_field_when_run_as_a_command(write_json):
         timeout=60,
     )
 
+
+@pytest.mark.django_db(transaction=True)
+def test_it_exits_non_zero_naming_the_field_when_run_as_a_command(write_json):
+    import_file(write_json(full_activity(), name="earlier.json"))
+    before = database_state()
+    bad = write_json([minimal_activity(), full_activity(slug="bad-one", credits="1.1")], name="bad.json")
+
+    result = import_command(bad)
+
     assert result.returncode != 0
     assert "[1].credits: Credits must be in steps of 0.25" in result.stderr
     assert "Traceback" not in result.stderr
     assert database_state() == before
     assert not Activity.objects.filter(slug="minimal").exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (json.dumps([minimal_activity(faculty=[{"name": "A"}, {"name": "B\x00"}])]),
+         "[0].faculty[1].name: must not contain a NUL character"),
+        (json.dumps({"slug": "surrogate", "title": "T\ud800"}),
+         "title: contains '\\ud800', half of a UTF-16 surrogate pair"),
+        ("[" * 100_000 + "]" * 100_000, "bad.json is not valid JSON: it is nested too deeply to read"),
+    ],
+    ids=["nul", "lone-surrogate", "nested-too-deep"],
+)
+@pytest.mark.django_db(transaction=True)
+def test_it_exits_non_zero_naming_the_field_of_text_the_database_cannot_store(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+
+    result = import_command(path)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not Activity.objects.exists()
 
 
 # --- round trip ------------------------------------------------------------------------

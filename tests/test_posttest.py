@@ -30,6 +30,7 @@ from .factories import (
     complete_activity,
     graded_attempt,
     multi_answer_question,
+    staff_login,
 )
 
 
@@ -888,7 +889,7 @@ def test_it_reports_the_missing_evaluation_with_the_post_test_problems(provider)
 
 @pytest.fixture
 def staff_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    staff_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

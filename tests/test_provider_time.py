@@ -16,7 +16,7 @@ from certificates.tasks import render_certificate
 from courses.models import Activity, provider_today
 
 from .conftest import NEW_YORK_EVENING, pdf_text
-from .factories import ActivityFactory, ParticipationFactory, UserFactory, certificate_for
+from .factories import ActivityFactory, ParticipationFactory, UserFactory, certificate_for, staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def staff_client(client, provider):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    staff_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

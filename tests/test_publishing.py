@@ -17,6 +17,7 @@ from .factories import (
     UserFactory,
     multi_answer_question,
     publishable_draft,
+    staff_login,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ CHANGELIST = "/admin/courses/activity/"
 
 @pytest.fixture
 def staff_client(client, provider):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    staff_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

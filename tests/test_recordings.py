@@ -29,6 +29,7 @@ from .factories import (
     UserFactory,
     complete_activity,
     learner_ready_to_claim,
+    staff_login,
 )
 
 LONG_AGO = timezone.now() - datetime.timedelta(days=1)
@@ -496,7 +497,7 @@ def test_it_serves_uploaded_captions_as_webvtt(client, uploaded, learner):
 
 
 def test_it_serves_the_video_to_staff_who_have_not_started(client, uploaded):
-    client.force_login(UserFactory(is_staff=True))
+    staff_login(client, UserFactory(is_staff=True))
     assert client.get(video_url(uploaded), HTTP_RANGE="bytes=0-9").status_code == 206
 
 

@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from .processes import worker_database_url
+
 # Variables a case sets itself; the rest of the test run's environment is inherited.
 CONFIG_VARIABLES = (
     "DJANGO_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CONN_MAX_AGE",
     "REDIS_URL", "MEDIA_ROOT", "EMAIL_BACKEND", "EMAIL_PORT", "SECURE_SSL_REDIRECT",
-    "SECURE_HSTS_SECONDS", "STATIC_ROOT", "AWS_STORAGE_BUCKET_NAME", "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "SECURE_HSTS_SECONDS", "STATIC_ROOT", "DJANGO_ALLOW_ASYNC_UNSAFE", "SITE_URL",
+    "DEFAULT_FROM_EMAIL", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "AWS_S3_REGION_NAME",
+    "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_QUERYSTRING_EXPIRE",
 )
 PRINT_SETTINGS = """
 import json, django
@@ -40,6 +44,21 @@ def run(args, **variables):
         [sys.executable, *args], cwd=settings.BASE_DIR, env=env,
         capture_output=True, text=True, timeout=60,
     )
+
+
+def production(tmp_path, **changes):
+    """Every variable production requires, with `changes` (None leaves one out)."""
+    variables = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50)[:50],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ALLOWED_HOSTS": "cme.example.org",
+        "SITE_URL": "https://cme.example.org",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "DEFAULT_FROM_EMAIL": "cme@example.org",
+        **changes,
+    }
+    return {name: value for name, value in variables.items() if value is not None}
 
 
 def printed_settings(**variables):
@@ -106,6 +125,8 @@ def test_it_refuses_production_without_allowed_hosts(tmp_path):
         ("DJANGO_ENV", "staging"),
         ("DATABASE_URL", "mongodb://db.example.org/cme"),
         ("REDIS_URL", "localhost:6379"),
+        ("SITE_URL", "cme.example.org"),
+        ("SITE_URL", "ftp://cme.example.org"),
     ],
 )
 def test_it_fails_at_start_up_naming_a_malformed_variable(tmp_path, name, value):
@@ -118,15 +139,39 @@ def test_it_fails_at_start_up_naming_a_malformed_variable(tmp_path, name, value)
     assert message.startswith(f"django.core.exceptions.ImproperlyConfigured: {name} ")
 
 
-def test_it_passes_the_deployment_checks_in_production():
-    result = run(
+@pytest.mark.parametrize("name", ["SITE_URL", "REDIS_URL", "DEFAULT_FROM_EMAIL"])
+def test_it_refuses_production_without_a_variable_it_requires(tmp_path, name):
+    result = run(["-c", START_UP], **production(tmp_path, **{name: None}))
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name} must be set when DJANGO_ENV=production." in result.stderr
+
+
+def test_it_refuses_production_with_a_site_url_that_is_not_https(tmp_path):
+    result = run(["-c", START_UP], **production(tmp_path, SITE_URL="http://cme.example.org"))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SITE_URL must be an https:// address" in result.stderr
+
+
+def deployment_check(tmp_path):
+    """`manage.py check --deploy` in production, on the test database (committed rows only)."""
+    return run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        DJANGO_ENV="production",
-        SECRET_KEY=secrets.token_urlsafe(50)[:50],
-        DATABASE_URL="postgres://cme:secret@127.0.0.1:5432/cme",
-        ALLOWED_HOSTS="cme.example.org",
-        REDIS_URL="redis://127.0.0.1:6379/15",
+        **production(tmp_path, DATABASE_URL=worker_database_url()),
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_passes_the_deployment_checks_in_production(tmp_path, provider):
+    result = deployment_check(tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_it_fails_the_deployment_checks_in_production_without_a_provider(tmp_path, db):
+    result = deployment_check(tmp_path)
+
+    assert result.returncode != 0
+    assert "(lms.E001) No accredited provider is saved" in result.stderr

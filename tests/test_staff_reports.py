@@ -26,6 +26,7 @@ from .factories import (
     complete_activity,
     graded_attempt,
     learner_ready_to_claim,
+    staff_login,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def staff(db):
 
 @pytest.fixture
 def staff_client(client, staff):
-    client.force_login(staff)
+    staff_login(client, staff)
     return client
 
 
@@ -175,7 +176,7 @@ def test_it_draws_the_score_chart_with_its_numbers_as_text(staff_client, activit
     learner_who_took_the_posttest(activity, correct=2)
     page = staff_client.get(f"/staff/activities/{activity.slug}/").content.decode()
     assert "50–59%" in page
-    assert "width: 100.0%" in page
+    assert '<rect class="chart-bar" width="100.0" height="1"/>' in page
     assert "1 <span class=\"muted\">(100%)</span>" in page
 
 

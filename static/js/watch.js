@@ -18,6 +18,53 @@
     });
   }
 
+  // On object storage the recording's view redirects to a presigned URL that expires in
+  // minutes, and Chromium fetches later byte ranges (after a long pause or a seek) from
+  // that URL, not the view's, so they fail as an expired signature does. Loading the
+  // view's URL again has it signed afresh; the player goes back to where it was. At most
+  // once per RETRY_AFTER_MS: a view that fails too (logged out, say) is not hammered.
+  var RETRY_AFTER_MS = 30000;
+  var player = document.querySelector("video#recording");
+  var source = player && player.querySelector("source[src]");
+  if (source) {
+    var viewUrl = source.src;
+    var lastRetry = -Infinity;
+    // Whether the learner had it playing: Chromium pauses the video before reporting the
+    // error, without a "pause" event, so `paused` no longer says.
+    var playing = false;
+    player.addEventListener("play", function () { playing = true; });
+    player.addEventListener("pause", function () { playing = false; });
+    player.addEventListener("error", function () {
+      var error = player.error;
+      // Chromium reports a URL that fails while loading as "not supported", and one that
+      // fails mid-stream as a network error.
+      if (!error || (error.code !== error.MEDIA_ERR_NETWORK &&
+                     error.code !== error.MEDIA_ERR_SRC_NOT_SUPPORTED)) {
+        return;
+      }
+      if (Date.now() - lastRetry < RETRY_AFTER_MS) {
+        return;
+      }
+      lastRetry = Date.now();
+      var position = player.currentTime;
+      var resume = playing;
+      // Loading resets the speed to the default; the learner's choice stays.
+      var rate = player.playbackRate;
+      player.addEventListener("loadedmetadata", function () {
+        player.playbackRate = rate;
+        if (position > 0) {
+          player.currentTime = position;
+        }
+        if (resume) {
+          player.play().catch(function () {});
+        }
+      }, { once: true });
+      // A URL of its own, so the browser asks the view again instead of reusing what it
+      // knows of the old one (Chromium may follow the earlier redirect from memory).
+      player.src = viewUrl;
+    });
+  }
+
   var video = document.querySelector("video[data-progress-url]");
   if (!video) {
     return;

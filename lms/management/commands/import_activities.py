@@ -25,6 +25,8 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not valid JSON: {error}") from None
         except UnicodeDecodeError as error:
             raise CommandError(f"{file} is not UTF-8 text: {error}") from None
+        except RecursionError:
+            raise CommandError(f"{file} is not valid JSON: it is nested too deeply to read.") from None
         try:
             activities = activities_import(data=data)
         except ActivityImportError as error:
