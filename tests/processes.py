@@ -21,30 +21,21 @@ def worker_database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-class Workers:
-    """Starts Celery worker processes on the test database and Redis; stops them all."""
+class ProjectProcesses:
+    """Processes of the project started by a test, each in a session of its own (so a kill
+    reaches its children too), logging to a file the test prints when it stops them."""
 
-    def __init__(self, broker, media_root, log_dir):
-        if connection.vendor != "postgresql":
-            pytest.fail("The worker tests need PostgreSQL (make test sets DATABASE_URL).")
-        self.env = dict(
-            os.environ,
-            DATABASE_URL=worker_database_url(),
-            REDIS_URL=broker,
-            MEDIA_ROOT=str(media_root),
-            DJANGO_SETTINGS_MODULE="lms.settings",
-        )
+    def __init__(self, env, log_dir):
+        self.env = env
         self.log_dir = log_dir
         self.processes = []
 
-    def start(self, *options, **env):
-        """`options` go to `celery worker` as they are, e.g. "-B" to run beat inside it."""
-        path = self.log_dir / f"worker-{len(self.processes)}.log"
-        # Append mode: the worker always writes at the end, whatever this process reads.
+    def _spawn(self, name, command, env):
+        path = self.log_dir / f"{name}-{len(self.processes)}.log"
+        # Append mode: the process always writes at the end, whatever this one reads.
         log = open(path, "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", *options],
+            command,
             cwd=settings.BASE_DIR,
             env={**self.env, **env},
             stdout=log,
@@ -71,6 +62,31 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     self.kill(process)
             print(path.read_text(errors="replace"))
+
+
+class Workers(ProjectProcesses):
+    """Starts Celery worker processes on the test database and Redis; stops them all."""
+
+    def __init__(self, broker, media_root, log_dir):
+        if connection.vendor != "postgresql":
+            pytest.fail("The worker tests need PostgreSQL (make test sets DATABASE_URL).")
+        env = dict(
+            os.environ,
+            DATABASE_URL=worker_database_url(),
+            REDIS_URL=broker,
+            MEDIA_ROOT=str(media_root),
+            DJANGO_SETTINGS_MODULE="lms.settings",
+        )
+        super().__init__(env, log_dir)
+
+    def start(self, *options, **env):
+        """`options` go to `celery worker` as they are, e.g. "-B" to run beat inside it."""
+        return self._spawn(
+            "worker",
+            [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", *options],
+            env,
+        )
 
 
 def wait_for_state(certificate, state, *, timeout=60):
@@ -123,44 +139,21 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class WebServers:
+class WebServers(ProjectProcesses):
     """gunicorn processes serving the site from the test database, as production runs it:
     each is a separate process, so nothing in memory is shared between them."""
 
-    def __init__(self, env, log_dir):
-        self.env = env
-        self.log_dir = log_dir
-        self.processes = []
-
     def start(self, **env):
         port = free_port()
-        path = self.log_dir / f"web-{len(self.processes)}.log"
-        log = open(path, "ab")
-        process = subprocess.Popen(
+        self._spawn(
+            "web",
             [sys.executable, "-m", "gunicorn", "lms.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "--access-logfile", "-"],
-            cwd=settings.BASE_DIR,
-            env={**self.env, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
         )
-        log.close()
-        self.processes.append((process, path))
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(url), what=f"gunicorn on port {port} to answer", timeout=30)
         return url
-
-    def stop_all(self):
-        for process, path in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-            print(path.read_text(errors="replace"))
 
 
 def _answers(url):
