@@ -24,7 +24,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchenv import REDIS_URL, ROOT, ensure_database  # noqa: E402  (bench/benchenv.py)
+from benchenv import ROOT, bare_render_seconds, fresh_database  # noqa: E402  (bench/benchenv.py)
 
 BARE_RENDERS = 60
 
@@ -36,25 +36,14 @@ def main():
     arguments = parser.parse_args()
     claims, worker_count = arguments.claims, arguments.workers
 
-    ensure_database()
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
+    fresh_database()
     from django.db import close_old_connections
-    from weasyprint import HTML
 
-    from certificates import pdf as pdf_module
     from certificates.models import Certificate
-    from certificates.pdf import _stylesheet, certificate_html
     from certificates.services import certificate_claim
     from courses.models import provider_in_use
     from tests.factories import ProviderFactory, complete_activity, learner_ready_to_claim
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    redis.Redis.from_url(REDIS_URL).flushdb()
     ProviderFactory()
     activity = complete_activity()
     warm_up_learners = [learner_ready_to_claim(activity=activity) for _ in range(worker_count * 2)]
@@ -85,15 +74,7 @@ def main():
             claim(user)
         wait_until(lambda: everything.filter(emailed_at__isnull=False).count() == len(warm_up_learners))
 
-        certificate = everything.first()
-        html = certificate_html(certificate)
-        stylesheet = _stylesheet("certificate.css")
-        bare_started = time.perf_counter()
-        for _ in range(BARE_RENDERS):
-            HTML(string=html).write_pdf(
-                stylesheets=[stylesheet], font_config=pdf_module._font_config, **pdf_module.PDF_OPTIONS
-            )
-        bare_rate = BARE_RENDERS / (time.perf_counter() - bare_started)
+        bare_rate = BARE_RENDERS / bare_render_seconds(everything.first(), BARE_RENDERS)
 
         burst = everything.exclude(user__in=warm_up_learners)
         started = time.perf_counter()

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from benchenv import REDIS_URL, ROOT, ensure_database  # noqa: E402  (bench/benchenv.py)
+from benchenv import ROOT, bare_render_seconds, fresh_database  # noqa: E402  (bench/benchenv.py)
 
 
 def main():
@@ -32,22 +32,10 @@ def main():
     arguments = parser.parse_args()
     count, rounds = arguments.count, arguments.rounds
 
-    ensure_database()
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
-    from weasyprint import HTML
-
+    fresh_database()
     from certificates.models import Certificate
-    from certificates.pdf import _stylesheet, certificate_html
     from certificates.tasks import render_certificate
     from tests.factories import ProviderFactory, UserFactory, complete_activity
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
     ProviderFactory()
     activity = complete_activity()
@@ -71,18 +59,8 @@ def main():
     warm_up = pending_certificates(3)
     batches = [pending_certificates(count) for _ in range(rounds)]
 
-    # Bare WeasyPrint on the same HTML, with the same prepared stylesheet and fonts.
-    html = certificate_html(batches[0][0])
-    stylesheet = _stylesheet("certificate.css")
-    from certificates import pdf as pdf_module
-
     def bare_round():
-        started = time.perf_counter()
-        for _ in range(count):
-            HTML(string=html).write_pdf(
-                stylesheets=[stylesheet], font_config=pdf_module._font_config, **pdf_module.PDF_OPTIONS
-            )
-        return time.perf_counter() - started
+        return bare_render_seconds(batches[0][0], count)
 
     bare_round()
     worker = subprocess.Popen(

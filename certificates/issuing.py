@@ -40,8 +40,6 @@ def certificate_queue_render(*, certificate_id):
         Certificate.objects.filter(pk=certificate_id, state=Certificate.State.PENDING).update(
             queue_error=f"The task broker was unreachable at {timezone.now():%Y-%m-%d %H:%M:%S %Z}: {exc}"[:2000]
         )
-    else:
-        Certificate.objects.filter(pk=certificate_id).exclude(queue_error="").update(queue_error="")
 
 
 def certificate_queue_email(*, certificate_id):

@@ -162,7 +162,9 @@ def certificates_requeue(*, certificates, actor=None, note=""):
         ):
             certificate.state = Certificate.State.PENDING
             certificate.state_changed_at = timezone.now()
-            certificate.save(update_fields=["state", "state_changed_at"])
+            # Queued anew: a broker that refuses again records its error again after commit.
+            certificate.queue_error = ""
+            certificate.save(update_fields=["state", "state_changed_at", "queue_error"])
             CertificateEvent.objects.create(
                 certificate=certificate, action=CertificateEvent.Action.REQUEUED, actor=actor, note=note
             )
