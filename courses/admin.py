@@ -1,15 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.forms.models import BaseInlineFormSet
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 
 from .models import (
     Activity,
+    CommercialSupport,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -22,8 +23,90 @@ from .models import (
 )
 from .rules import faculty_problems, objectives_problems
 
+from .selectors import activity_assessment_locked
+
 # The Activity admin itself is registered in lms/admin.py: publishing checks the
 # post-test and evaluation too, and courses may not import quizzes.
+
+LOCK_HELP = (
+    "Learners have started this activity, so what decides how they are assessed or what "
+    "they must watch is shown read-only and cannot be added or deleted. To change it, "
+    "unpublish the activity first (learners' progress is kept), or duplicate it for a new run."
+)
+
+
+def assessment_locked_in_admin(activity):
+    """courses.selectors.activity_assessment_locked, asked once per activity and page:
+    the admin asks for every field, permission and inline."""
+    if activity is None or activity.pk is None:
+        return False
+    if not hasattr(activity, "_assessment_locked"):
+        activity._assessment_locked = activity_assessment_locked(activity=activity)
+    return activity._assessment_locked
+
+
+class LockedSaveMessageMixin:
+    """A save or delete the live-activity lock refuses (courses.guards) comes back to the
+    page it was made on as a message, not a server error; nothing of it is kept."""
+
+    def _refused(self, request, error):
+        self.message_user(request, " ".join(error.messages), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except ValidationError as error:
+            return self._refused(request, error)
+
+    def delete_view(self, request, *args, **kwargs):
+        try:
+            return super().delete_view(request, *args, **kwargs)
+        except ValidationError as error:
+            return self._refused(request, error)
+
+    def changelist_view(self, request, *args, **kwargs):
+        try:
+            return super().changelist_view(request, *args, **kwargs)
+        except ValidationError as error:
+            return self._refused(request, error)
+
+
+class LockedFieldsMixin:
+    """For an admin (or inline) whose `locked_fields` the live-activity lock covers: shown
+    read-only, and no deleting, while the activity is locked, with LOCK_HELP saying why.
+    `activity_of(obj)` names the activity of the admin's object (an inline's parent)."""
+
+    locked_fields = ()
+
+    def activity_of(self, obj):
+        return obj
+
+    def locked(self, obj):
+        return obj is not None and assessment_locked_in_admin(self.activity_of(obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if self.locked(obj):
+            readonly += [name for name in self.locked_fields if name not in readonly]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self.locked(obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.locked(obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "description": LOCK_HELP}), *rest]
+
+
+class LockedInlineMixin(LockedFieldsMixin):
+    """An inline of rows the lock covers: no new ones either while it holds."""
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not self.locked(obj)
 
 
 def _kept_rows(formset):
@@ -56,7 +139,7 @@ class ObjectiveFormSet(PublishedActivityFormSet):
 
 class FacultyFormSet(PublishedActivityFormSet):
     def problems(self, rows):
-        return faculty_problems([(row["person"].name, row.get("disclosure", "")) for row in rows])
+        return faculty_problems([row["person"].name for row in rows])
 
 
 class StoredFileLink:
@@ -117,14 +200,23 @@ class FacultyRoleInline(admin.StackedInline):
     fields = ["person", "role", "order", "relationships", "disclosure"]
 
 
+class CommercialSupportInline(admin.TabularInline):
+    """No rows: learners are told the activity received no commercial support."""
+
+    model = CommercialSupport
+    fields = ["order", "supporter", "kind", "amount", "description"]
+    extra = 0
+
+
 class ResourceInline(admin.TabularInline):
     model = Resource
     fields = ["order", "title", "url"]
     extra = 0
 
 
-class RecordingInline(admin.StackedInline):
+class RecordingInline(LockedInlineMixin, admin.StackedInline):
     model = Recording
+    locked_fields = ["video", "url", "duration_seconds", "required_viewing_percent"]
     formfield_overrides = {models.FileField: {"widget": CheckedFileWidget(url_of=recording_file_url)}}
     fields = [
         "video",
@@ -189,7 +281,7 @@ class ProviderAdmin(admin.ModelAdmin):
     overrides them."""
 
     fieldsets = [
-        (None, {"fields": ["name", "time_zone", "accreditation_statement"]}),
+        (None, {"fields": ["name", "accme_provider_id", "time_zone", "accreditation_statement"]}),
         ("Shown on every activity page", {
             "fields": ["contact_email", "hardware_requirements", "disclaimer", "privacy_url"]
         }),

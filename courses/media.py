@@ -2,6 +2,9 @@
 
 import math
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,9 +25,12 @@ VIMEO_PLAYER = "https://player.vimeo.com"
 EMBED_ORIGINS = (YOUTUBE_PLAYER, VIMEO_PLAYER)
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 WEBVTT_SIGNATURE = re.compile(r"WEBVTT(?:[ \t\r\n]|$)")
+# ffprobe reads a container's header (and, for some MP4s, its index at the end): seconds
+# at most, even for a long recording. A file that keeps it busy longer is not one we play.
+FFPROBE_TIMEOUT_SECONDS = 20
 
 
-def _is_new_upload(value):
+def is_new_upload(value):
     # A file already in storage passed these checks when it was uploaded; re-reading it
     # on every save would cost a storage round trip for nothing.
     return not getattr(value, "_committed", True)
@@ -38,7 +44,7 @@ def _file_head(value, size):
 
 
 def validate_video_upload(value):
-    if not _is_new_upload(value):
+    if not is_new_upload(value):
         return
     limit_mb = settings.RECORDING_MAX_UPLOAD_MB
     if value.size > limit_mb * 1024 * 1024:
@@ -52,10 +58,71 @@ def validate_video_upload(value):
         raise ValidationError(
             "This file is not an MP4 or WebM video. Upload an .mp4, .m4v or .webm file."
         )
+    if shutil.which("ffprobe") is None:
+        raise ValidationError(
+            "This server cannot read uploaded videos yet (ffprobe, from Debian's ffmpeg "
+            "package, is not installed). Give the video's URL instead, or ask the site's "
+            "administrator to install ffmpeg."
+        )
+    if video_duration_seconds(value) is None:
+        raise ValidationError(
+            "This file is not a video we can read: its length could not be found. Export it "
+            "again as MP4 (H.264) or WebM and upload that."
+        )
+
+
+def video_duration_seconds(file):
+    """The length of the video in `file` (a Django File: an upload or a stored file) in
+    whole seconds, or None when ffprobe is missing or cannot read it as a video.
+
+    Rounded down, not up: viewing is measured against it, and a duration longer than
+    what the file plays (9 s for an 8.008 s video) would leave a learner who must watch
+    it in full unable ever to finish. At least 1 s, so a real but very short video
+    still has a length.
+    """
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    # A new upload on a model's file field wraps Django's upload, which a large file has
+    # already written to a temporary file ffprobe can open as it is.
+    upload = getattr(file, "file", file) if is_new_upload(file) else file
+    path = getattr(upload, "temporary_file_path", None)
+    if path is not None:
+        return _probe_duration(ffprobe, path())
+    # An upload kept in memory, or a stored file: read through Django's File API (the
+    # storage's, for a stored one) into a file of our own for ffprobe to open.
+    suffix = PurePosixPath(file.name or "").suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as copy:
+        file.seek(0)
+        for chunk in file.chunks():
+            copy.write(chunk)
+        file.seek(0)
+        copy.flush()
+        return _probe_duration(ffprobe, copy.name)
+
+
+def _probe_duration(ffprobe, path):
+    command = [
+        ffprobe, "-v", "error", "-show_entries", "format=duration",
+        "-of", "default=nw=1:nk=1", path,
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=FFPROBE_TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        seconds = float(result.stdout.strip())
+    except ValueError:  # "N/A", or nothing when ffprobe failed
+        return None
+    if result.returncode != 0 or not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return max(1, math.floor(seconds))
 
 
 def _validate_webvtt_upload(value, *, noun):
-    if not _is_new_upload(value):
+    if not is_new_upload(value):
         return
     if value.size > CAPTIONS_MAX_BYTES:
         raise ValidationError(

@@ -2,6 +2,7 @@ import contextlib
 import contextvars
 import hashlib
 import zoneinfo
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,11 +17,13 @@ from .media import (
     VIDEO_EXTENSIONS,
     VIMEO_HOSTS,
     YOUTUBE_HOSTS,
+    is_new_upload,
     media_type,
     url_problem,
     validate_captions_upload,
     validate_descriptions_upload,
     validate_video_upload,
+    video_duration_seconds,
     video_embed_url,
 )
 from .rules import (
@@ -30,6 +33,7 @@ from .rules import (
     activity_date_problems,
     credit_window_q,
     validate_credit_amount,
+    validate_joint_providers,
     validate_relationships,
     validate_time_zone,
 )
@@ -46,6 +50,12 @@ class Provider(models.Model):
     """The accredited provider: texts set once and printed on every activity."""
 
     name = models.CharField(max_length=200, default="Example Medical School")
+    accme_provider_id = models.CharField(
+        "ACCME provider ID",
+        max_length=20,
+        blank=True,
+        help_text="The provider's ID at ACCME (PARS), written into exported activity files.",
+    )
     accreditation_statement = models.TextField(blank=True)
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
@@ -156,6 +166,11 @@ class Activity(models.Model):
         max_digits=5, decimal_places=2, validators=[validate_credit_amount]
     )
     description = models.TextField(blank=True)
+    target_audience = models.TextField(
+        blank=True,
+        help_text="Who the activity is designed for, e.g. primary care physicians, nurse "
+        "practitioners and physician assistants.",
+    )
     requires_full_viewing = models.BooleanField(default=True)
     # Blank means the provider's text; set to override it for this activity only.
     accreditation_statement = models.TextField(
@@ -170,6 +185,18 @@ class Activity(models.Model):
     disclaimer = models.TextField(blank=True, help_text="Leave blank to use the provider's disclaimer.")
     privacy_url = HttpsURLField(
         "privacy link", blank=True, help_text="Leave blank to use the provider's privacy page."
+    )
+    joint_providers = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_joint_providers],
+        help_text='The organisations that provide this activity jointly with us, e.g. '
+        '["City Health Department"]. [] means none.',
+    )
+    joint_providership_statement = models.TextField(
+        blank=True,
+        help_text="With joint providers, printed instead of the accreditation statement. "
+        "Leave blank to use the generated statement.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -200,6 +227,11 @@ class Activity(models.Model):
             reviewed_on=self.reviewed_on,
             termination_date=self.termination_date,
         )
+        if self.joint_providership_statement.strip() and not self.joint_providers:
+            errors["joint_providership_statement"] = (
+                "A joint providership statement needs the joint providers it names: list "
+                "them, or leave the statement blank."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -221,6 +253,47 @@ class Activity(models.Model):
 
     def disclosure_statement(self):
         return statements.disclosure_statement(activity=self)
+
+    def commercial_support_statement(self):
+        return statements.commercial_support_statement(supports=self.commercial_supports.all())
+
+
+class CommercialSupport(models.Model):
+    """Support from an ineligible company, disclosed to learners before they start. No
+    rows means the activity received none, which learners are told too."""
+
+    class Kind(models.TextChoices):
+        MONETARY = "monetary", "Monetary"
+        IN_KIND = "in_kind", "In-kind"
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="commercial_supports")
+    order = models.PositiveIntegerField(default=0)
+    supporter = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MONETARY)
+    amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Monetary support: the amount received (ACCME's PARS asks for it).",
+    )
+    description = models.CharField(
+        max_length=200, blank=True, help_text="In-kind support: what was given, e.g. equipment."
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name_plural = "commercial support"
+
+    def __str__(self):
+        return f"{self.supporter} ({self.get_kind_display()})"
+
+    def clean(self):
+        if self.kind == self.Kind.IN_KIND and self.amount is not None:
+            raise ValidationError({
+                "amount": "An amount is for monetary support; describe in-kind support instead."
+            })
 
 
 class LearningObjective(models.Model):
@@ -256,6 +329,7 @@ class FacultyRole(models.Model):
         MODERATOR = "moderator", "Moderator"
         PANELIST = "panelist", "Panelist"
         PLANNER = "planner", "Planner"
+        REVIEWER = "reviewer", "Reviewer"
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="faculty")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="roles")
@@ -271,8 +345,8 @@ class FacultyRole(models.Model):
     disclosure = models.TextField(
         "disclosure on file",
         blank=True,
-        help_text="The disclosure this person gave for this activity, as kept on file. "
-        "Required before publishing; learners see the statement generated from the relationships.",
+        help_text="Optional: a note on the disclosure this person gave, e.g. how a "
+        "relationship was mitigated. Learners see the statement generated from the relationships.",
     )
 
     class Meta:
@@ -282,9 +356,14 @@ class FacultyRole(models.Model):
         return f"{self.person} ({self.get_role_display()})"
 
     @property
+    def plans_or_reviews(self):
+        """Whether this person controls content without presenting it."""
+        return self.role in (self.Role.PLANNER, self.Role.REVIEWER)
+
+    @property
     def disclosure_text(self):
-        """Generated from the relationships, never typed: the field `disclosure` is the
-        signed disclosure staff keep on file, which publishing requires."""
+        """Generated from the relationships, never typed: the field `disclosure` is an
+        optional note staff keep on file."""
         return statements.faculty_disclosure_text(
             name=str(self.person), relationships=self.relationships
         )
@@ -344,7 +423,9 @@ class Recording(models.Model):
         help_text="Instead of an upload: the URL or path of a .vtt file.",
     )
     duration_seconds = models.PositiveIntegerField(
-        default=0, help_text="Length of the recording. Viewing progress is measured against it."
+        default=0,
+        help_text="Length of the recording, against which viewing progress is measured. "
+        "Read from an uploaded video itself; type it only for a video given by URL.",
     )
     required_viewing_percent = models.PositiveSmallIntegerField(
         default=90,
@@ -359,6 +440,11 @@ class Recording(models.Model):
 
     def clean(self):
         errors = {}
+        if self.video and is_new_upload(self.video):
+            # The file's own length, whatever was typed: a duration longer than the video
+            # would keep every learner who must watch it from finishing. A file ffprobe
+            # cannot read is refused by the video field's validator.
+            self.duration_seconds = video_duration_seconds(self.video) or self.duration_seconds
         if self.video and self.url:
             errors["url"] = "Give either an uploaded video or a URL, not both."
         elif not self.video and not self.url:

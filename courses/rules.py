@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
 
 from .viewing import recording_viewing
 
@@ -50,6 +51,33 @@ def text_problem(value):
     return None
 
 
+# The nature of a relevant financial relationship, as (value, label): the value is what
+# the relationship stores and the disclosure prints. A nature not in the list is written
+# "other: …" with the learner-facing words after the colon (a spouse's employment, say),
+# so nothing a faculty member disclosed has to be bent to fit a choice.
+RELATIONSHIP_NATURES = [
+    ("consultant", "Consultant"),
+    ("speaker", "Speaker"),
+    ("researcher", "Researcher / grant recipient"),
+    ("advisory board", "Advisory board"),
+    ("employee", "Employee"),
+    ("stock or ownership", "Stock or ownership"),
+    ("royalties", "Royalties"),
+    ("other", "Other"),
+]
+OTHER_NATURE_PREFIX = "other:"
+
+
+def relationship_nature_problem(nature):
+    """Why `nature` is not one of RELATIONSHIP_NATURES nor "other: …", or None."""
+    if nature in dict(RELATIONSHIP_NATURES):
+        return None
+    if nature.startswith(OTHER_NATURE_PREFIX) and nature[len(OTHER_NATURE_PREFIX):].strip():
+        return None
+    values = ", ".join(value for value, _ in RELATIONSHIP_NATURES)
+    return f"{nature!r} is not a nature of relationship: use one of {values}, or \"other: …\" with a description"
+
+
 def validate_relationships(value):
     if not isinstance(value, list) or not all(
         isinstance(item, dict)
@@ -64,6 +92,23 @@ def validate_relationships(value):
         for key, text in item.items():
             if text_problem(text):
                 raise ValidationError(f"A relationship's {key} {text_problem(text)}.")
+        problem = relationship_nature_problem(item["nature"])
+        if problem:
+            raise ValidationError(f"Relationship with {item['company']}: {problem}.")
+
+
+def validate_joint_providers(value):
+    """Joint providers are a list of distinct names."""
+    if not isinstance(value, list) or not all(isinstance(name, str) and name.strip() for name in value):
+        raise ValidationError('List the joint providers by name, e.g. ["City Health Department"]; [] for none.')
+    for name in value:
+        if text_problem(name):
+            raise ValidationError(f"A joint provider's name {text_problem(name)}.")
+    seen = set()
+    for name in value:
+        if name.strip().casefold() in seen:
+            raise ValidationError(f"{name.strip()} is listed twice as a joint provider.")
+        seen.add(name.strip().casefold())
 
 
 class ActivityStatus(models.TextChoices):
@@ -164,22 +209,21 @@ def objectives_problems(texts):
     return []
 
 
-def faculty_problems(rows):
-    """`rows` are (person's name, disclosure on file) of the people in control of content."""
-    if not rows:
+def faculty_problems(names):
+    """`names` are those of the people in control of content. Their disclosure to learners
+    is generated from their relationships ([] = none to disclose), which the model
+    validates, so nothing typed besides is required."""
+    if not names:
         return ["The activity needs at least one faculty member or planner."]
-    return [
-        f"{name} has no disclosure on file: record their relevant financial relationships "
-        "(or that there are none) in the disclosure field."
-        for name, disclosure in rows
-        if not disclosure.strip()
-    ]
+    return []
 
 
 def activity_content_problems(*, activity):
     """What in courses keeps `activity` from being published, as messages for staff."""
     return objectives_problems([o.text for o in activity.objectives.all()]) + faculty_problems(
-        [(role.person.name, role.disclosure) for role in activity.faculty.select_related("person")]
+        # .all(), not select_related(): a caller's prefetch (lms.publishing checks a whole
+        # page of activities at once) then serves it.
+        [role.person.name for role in activity.faculty.all()]
     )
 
 
@@ -216,3 +260,106 @@ def recording_requirement_met(*, participation):
     if not participation.activity.requires_full_viewing:
         return True
     return recording_requirement_met_at(participation=participation) is not None
+
+
+# --- live activities: what is locked once learners have started -------------------------
+
+
+def assessment_locked(*, status, started):
+    """Whether what decides how learners are assessed or what they must watch (post-test,
+    questions, choices, recording, viewing requirement) may no longer change in place:
+    once anyone has started an activity that is not a draft. Unpublishing (back to draft)
+    unlocks it; learners' progress is kept either way (SPEC §5)."""
+    return status != ActivityStatus.DRAFT and started
+
+
+def assessment_lock_message(*, title, part):
+    """Why `part` ("post-test", "recording", …) of the activity `title` cannot change."""
+    return (
+        f"Learners have started “{title}”, so its {part} cannot be changed. Unpublish it "
+        "first (their progress is kept), or duplicate it for a new run."
+    )
+
+
+# --- publishing: what blocks it and what only deserves a second look ---------------------
+
+
+def recording_problems(*, recording, requires_full_viewing):
+    """What keeps an activity with `recording` (None when it has none) from being published."""
+    if recording is None or not (recording.video or recording.url):
+        return ["The activity has no recording: upload a video or give its URL."]
+    problems = []
+    if requires_full_viewing and not recording.trackable:
+        problems.append(
+            "The activity requires full viewing, which can only be measured for a video file, "
+            "not a YouTube or Vimeo page: give a video file or turn the requirement off."
+        )
+    if requires_full_viewing and not recording.duration_seconds:
+        problems.append(
+            "The activity requires full viewing, which is measured against the recording's "
+            "duration: set the duration."
+        )
+    return problems
+
+
+def credit_ended_problems(*, status, termination_date, day):
+    """A draft whose credit ended before `day` would be published with no credit to give.
+    A published activity past its termination date is the normal lifecycle, not a fault."""
+    if status != ActivityStatus.DRAFT or termination_date is None or termination_date >= day:
+        return []
+    return [
+        f"Credit for this activity ended on {date_format(termination_date, 'F j, Y')}; set a "
+        "later termination date before publishing."
+    ]
+
+
+# A recording shorter than this is almost surely a wrong or broken file (a test clip).
+MIN_PLAUSIBLE_RECORDING_SECONDS = 10
+
+
+def _quarter_hours_up(minutes):
+    """`minutes` as hours, rounded up to the next credit step."""
+    quarters = -(-minutes // 15)
+    return Decimal(quarters) * CREDIT_STEP
+
+
+def credit_time_warnings(*, credits, estimated_minutes, recording_seconds):
+    """Where the credit designated looks out of line with the time to complete, as
+    messages for staff. Warnings only: an enduring material may add reading time to its
+    recording, so only the clearly implausible is flagged.
+
+    - credits above the estimated time in hours, rounded up to the next 0.25, by more than
+      0.25 (60 minutes allows up to 1.25 credits; 10 minutes up to 0.5);
+    - a recording longer than the estimated time to complete (learners must at least watch it);
+    - credits under a quarter of the recording's hours (0.25 for a 2-hour recording).
+    `recording_seconds` is 0 or None when there is no recording or its length is unknown.
+    """
+    warnings = []
+    credits = Decimal(credits)
+    allowed = _quarter_hours_up(estimated_minutes) + CREDIT_STEP
+    if credits > allowed:
+        warnings.append(
+            f"{credits.normalize():f} credits is more than the estimated time to complete "
+            f"({estimated_minutes} minutes) supports: at most {allowed.normalize():f}. Check "
+            "the credits and the estimated time."
+        )
+    if recording_seconds and recording_seconds > estimated_minutes * 60:
+        warnings.append(
+            f"The recording runs {-(-recording_seconds // 60)} minutes, longer than the "
+            f"estimated time to complete ({estimated_minutes} minutes)."
+        )
+    if recording_seconds and credits * 4 * 3600 < recording_seconds:
+        warnings.append(
+            f"{credits.normalize():f} credits is under a quarter of the recording's length "
+            f"({-(-recording_seconds // 60)} minutes). Check the credits."
+        )
+    return warnings
+
+
+def recording_length_warnings(*, duration_seconds):
+    if duration_seconds and duration_seconds < MIN_PLAUSIBLE_RECORDING_SECONDS:
+        return [
+            f"The recording is only {duration_seconds} seconds long: check that the right "
+            "file or URL was given."
+        ]
+    return []

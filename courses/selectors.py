@@ -2,12 +2,12 @@ from decimal import Decimal
 from itertools import groupby
 
 from django.db import connection
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 
 from .hooks import page_relations
 from .models import Activity, FacultyRole, Participation, SavedActivity
-from .rules import CreditWindow, activity_credit_window
+from .rules import CreditWindow, activity_credit_window, assessment_locked
 
 SEARCH_FIELDS = ["title", "description", "objectives__text", "faculty__person__name"]
 
@@ -135,3 +135,24 @@ def participation_of(*, user, activity):
         .filter(user=user, activity=activity)
         .first()
     )
+
+
+def _with_started(activities):
+    return activities.annotate(
+        started=Exists(Participation.objects.filter(activity=OuterRef("pk")))
+    )
+
+
+def locked_activity_title(*, activities):
+    """The title of the first of `activities` (a queryset, usually of one) whose post-test
+    and recording are locked, or None: one query, for the guards on every save."""
+    for row in _with_started(activities).values("title", "status", "started")[:1]:
+        if assessment_locked(status=row["status"], started=row["started"]):
+            return row["title"]
+    return None
+
+
+def activity_assessment_locked(*, activity):
+    """Whether `activity`, as stored, is published or archived and started, so its
+    post-test, recording and viewing requirement cannot change until it is unpublished."""
+    return locked_activity_title(activities=Activity.objects.filter(pk=activity.pk)) is not None

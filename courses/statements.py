@@ -1,10 +1,12 @@
 """The texts generated from an activity's settings, never typed by hand: the credit
-wording, the designation statement, the method of participation and the disclosure."""
+wording, the designation statement, the joint providership statement, the method of
+participation, the disclosure and the commercial support statement."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .hooks import pass_mark_of
+from .rules import OTHER_NATURE_PREFIX, RELATIONSHIP_NATURES
 
 NO_RELATIONSHIPS = "has no relevant financial relationships with ineligible companies."
 MITIGATION_STATEMENT = (
@@ -54,12 +56,39 @@ class ActivityTexts:
     privacy_url: str
 
 
+def names_in_prose(names):
+    """["A"] → "A", ["A", "B"] → "A and B", ["A", "B", "C"] → "A, B and C"."""
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def joint_providership_statement(*, provider_name, joint_providers):
+    """ACCME's joint providership statement in our words: who provides the activity
+    together, under whose accreditation."""
+    return (
+        f"{names_in_prose([provider_name, *joint_providers])} provide this activity "
+        "jointly. It was planned and carried out under the accreditation requirements and "
+        "policies of the Accreditation Council for Continuing Medical Education (ACCME). "
+        f"{provider_name} is accredited by the ACCME to provide continuing medical "
+        "education for physicians."
+    )
+
+
 def activity_texts(*, activity, provider):
     """The provider-wide texts as `activity` prints them: its own where staff overrode
-    them, the provider's otherwise."""
+    them, the provider's otherwise. A jointly provided activity prints the joint
+    providership statement (staff's, or the generated one) as its accreditation
+    statement, so certificates freeze that one too."""
+    if activity.joint_providers:
+        accreditation = activity.joint_providership_statement.strip() or joint_providership_statement(
+            provider_name=provider.name, joint_providers=activity.joint_providers
+        )
+    else:
+        accreditation = activity.accreditation_statement or provider.get_accreditation_statement()
     return ActivityTexts(
-        accreditation_statement=activity.accreditation_statement
-        or provider.get_accreditation_statement(),
+        accreditation_statement=accreditation,
         designation_statement=credit_designation_statement(
             provider_name=provider.name, credits=activity.credits
         ),
@@ -95,22 +124,73 @@ def method_of_participation(*, activity):
     )
 
 
+NATURE_WORDING = {value: label.lower() for value, label in RELATIONSHIP_NATURES}
+
+
+def relationship_nature_text(nature):
+    """A relationship's nature as learners read it: "researcher / grant recipient" for
+    "researcher", the staff's own words for "other: …"."""
+    if nature.startswith(OTHER_NATURE_PREFIX):
+        return nature[len(OTHER_NATURE_PREFIX):].strip()
+    return NATURE_WORDING.get(nature, nature)
+
+
 def faculty_disclosure_text(*, name, relationships):
     if not relationships:
         return f"{name} {NO_RELATIONSHIPS}"
-    items = "; ".join(f"{item['company']} ({item['nature']})" for item in relationships)
+    items = "; ".join(
+        f"{item['company']} ({relationship_nature_text(item['nature'])})" for item in relationships
+    )
     return f"{name} has relevant financial relationships with: {items}."
 
 
 @dataclass(frozen=True)
 class Disclosure:
-    lines: list
+    """Everyone in control of content: faculty (presenters, moderators, panelists) and
+    the planners and reviewers, one line each."""
+
+    faculty: list
+    planners: list
     mitigation: str
+
+    @property
+    def lines(self):
+        return self.faculty + self.planners
 
 
 def disclosure_statement(*, activity):
     """One line per person in control of content, and the mitigation statement when
     anyone has a relevant financial relationship (SPEC §2)."""
-    lines = [role.disclosure_text for role in activity.faculty.all()]
-    has_relationships = any(role.relationships for role in activity.faculty.all())
-    return Disclosure(lines=lines, mitigation=MITIGATION_STATEMENT if has_relationships else "")
+    roles = list(activity.faculty.all())
+    has_relationships = any(role.relationships for role in roles)
+    return Disclosure(
+        faculty=[role.disclosure_text for role in roles if not role.plans_or_reviews],
+        planners=[role.disclosure_text for role in roles if role.plans_or_reviews],
+        mitigation=MITIGATION_STATEMENT if has_relationships else "",
+    )
+
+
+NO_COMMERCIAL_SUPPORT = "This activity received no commercial support."
+
+
+def commercial_support_statement(*, supports):
+    """What learners are told of commercial support before they start (ACCME's Standards
+    for Integrity and Independence): none, or each supporter and the kind of support.
+    Amounts are for reporting, not for learners."""
+    supports = list(supports)
+    if not supports:
+        return NO_COMMERCIAL_SUPPORT
+    sentences = []
+    # One supporter may give several grants: each supporter is named once.
+    grants = list(dict.fromkeys(s.supporter for s in supports if s.kind == "monetary"))
+    if grants:
+        noun = "an educational grant" if len(grants) == 1 else "educational grants"
+        sentences.append(f"This activity is supported by {noun} from {names_in_prose(grants)}.")
+    in_kind = [
+        f"{s.supporter} ({s.description})" if s.description else s.supporter
+        for s in supports
+        if s.kind == "in_kind"
+    ]
+    if in_kind:
+        sentences.append(f"In-kind support was provided by {names_in_prose(in_kind)}.")
+    return " ".join(sentences)

@@ -62,22 +62,28 @@ def catalog(request):
     )
 
 
-def activity_detail(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user)
+def activity_page_context(*, request, activity, preview=False):
+    """What the activity page shows. A staff `preview` shows it as a learner who has not
+    started sees it, with nothing that starts or saves the activity."""
     saved = (
-        request.user.is_authenticated
+        not preview
+        and request.user.is_authenticated
         and SavedActivity.objects.filter(user=request.user, activity=activity).exists()
     )
+    return {
+        "activity": activity,
+        "texts": activity.texts(),
+        "disclosure": activity.disclosure_statement(),
+        "participation": None if preview else participation_of(user=request.user, activity=activity),
+        "saved": saved,
+        "preview": preview,
+    }
+
+
+def activity_detail(request, slug):
+    activity = activity_for_learner(slug=slug, user=request.user)
     return render(
-        request,
-        "courses/activity_detail.html",
-        {
-            "activity": activity,
-            "texts": activity.texts(),
-            "disclosure": activity.disclosure_statement(),
-            "participation": participation_of(user=request.user, activity=activity),
-            "saved": saved,
-        },
+        request, "courses/activity_detail.html", activity_page_context(request=request, activity=activity)
     )
 
 

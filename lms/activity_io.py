@@ -13,8 +13,18 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from courses.models import Activity, FacultyRole, LearningObjective, Person, Recording, Resource, Series
-from courses.rules import text_problem
+from courses.models import (
+    Activity,
+    CommercialSupport,
+    FacultyRole,
+    LearningObjective,
+    Person,
+    Provider,
+    Recording,
+    Resource,
+    Series,
+)
+from courses.rules import relationship_nature_problem, text_problem
 from quizzes.models import Choice, Evaluation, EvaluationQuestion, PostTest, Question
 from quizzes.rules import choices_problem
 
@@ -130,6 +140,13 @@ class _Reader:
         value = self.data.get(key) if index is None else self.data[key][index]
         return _Reader(value, path)
 
+    def naming(self, label):
+        """This reader with `label` after its path, e.g. "faculty[3] (Dr Jane Roe)", so an
+        error says whose row is wrong. A label that is not printable text is left out."""
+        if not isinstance(label, str) or not label.strip() or text_problem(label):
+            return self
+        return _Reader(self.data, f"{self.path} ({label.strip()})")
+
 
 def _nesting_problem(data):
     """The path and problem of the first value nested deeper than MAX_NESTING, or None."""
@@ -208,7 +225,14 @@ def activities_import(*, data):
     with transaction.atomic():
         for index, item in enumerate(items):
             reader = _Reader(item, prefix.format(index))
-            activity = _activity_import(reader)
+            try:
+                activity = _activity_import(reader)
+            except ValidationError as error:
+                # The live-activity lock (courses.guards) refused to change the post-test,
+                # recording or viewing requirement of an activity learners have started.
+                raise ActivityImportError(
+                    prefix.format(index) or "activity", " ".join(error.messages)
+                ) from None
             if activity.slug in seen:
                 reader.fail("slug", f"{activity.slug!r} appears twice in the file")
             seen.add(activity.slug)
@@ -217,6 +241,7 @@ def activities_import(*, data):
 
 
 def _activity_import(r):
+    _provider_id_check(r)
     slug = r.text("slug")
     activity = _filled(
         Activity.objects.filter(slug=slug).first() or Activity(),
@@ -232,8 +257,11 @@ def _activity_import(r):
         estimated_minutes=r.integer("estimated_minutes"),
         credits=r.decimal("credits"),
         description=r.text("description"),
+        target_audience=r.text("target_audience"),
         requires_full_viewing=r.boolean("requires_full_viewing"),
         **{key: r.text(key) for key in OVERRIDES},
+        joint_providers=_joint_providers_import(r),
+        joint_providership_statement=r.text("joint_providership_statement"),
     )
     _checked(activity, r).save()
 
@@ -250,6 +278,18 @@ def _activity_import(r):
     for index, _ in enumerate(r.items("faculty")):
         _faculty_import(r.child("faculty", index), activity, index)
 
+    activity.commercial_supports.all().delete()
+    for index, _ in enumerate(r.items("commercial_support")):
+        c = r.child("commercial_support", index)
+        support = _filled(
+            CommercialSupport(activity=activity, order=index),
+            supporter=c.text("supporter"),
+            kind=c.text("kind"),
+            amount=c.decimal("amount"),
+            description=c.text("description"),
+        )
+        _checked(support, c).save()
+
     activity.resources.all().delete()
     for index, _ in enumerate(r.items("resources")):
         res = r.child("resources", index)
@@ -264,6 +304,30 @@ def _activity_import(r):
         if problems:
             r.fail("status", "a published activity needs: " + " ".join(problems))
     return activity
+
+
+def _provider_id_check(r):
+    """A file exported by another accredited provider is refused: its activities are that
+    provider's. The file never changes this site's provider settings, so an ID is only
+    compared, and a site without one takes any file."""
+    exported_by = r.text("accme_provider_id")
+    ours = Provider.current().accme_provider_id
+    if exported_by and ours and exported_by != ours:
+        r.fail(
+            "accme_provider_id",
+            f"This file was exported by provider ACCME ID {exported_by}; this site is {ours}.",
+        )
+
+
+def _joint_providers_import(r):
+    names = []
+    for index, name in enumerate(r.items("joint_providers")):
+        if not isinstance(name, str) or not name.strip():
+            r.fail(f"joint_providers[{index}]", "must be a name (non-empty text)")
+        if text_problem(name):
+            r.fail(f"joint_providers[{index}]", text_problem(name))
+        names.append(name.strip())
+    return names
 
 
 def _series_import(r):
@@ -304,10 +368,15 @@ def _recording_import(r, activity):
 
 
 def _faculty_import(f, activity, order):
+    f = f.naming(f.data.get("name"))
     relationships = []
     for index, _ in enumerate(f.items("relationships")):
         rel = f.child("relationships", index)
-        relationships.append({key: rel.text(key, required=True) for key in ("company", "nature")})
+        relationship = {key: rel.text(key, required=True) for key in ("company", "nature")}
+        problem = relationship_nature_problem(relationship["nature"])
+        if problem:
+            rel.fail("nature", problem)
+        relationships.append(relationship)
     # A person is the same person when name, degrees and affiliation all match. Matching
     # on the name alone would rewrite the affiliation printed on that person's earlier
     # activities whenever a later activity lists a new one.
@@ -359,7 +428,12 @@ def _posttest_import(r, activity):
         choices = []
         for choice_index, _ in enumerate(q.items("choices")):
             c = q.child("choices", choice_index)
-            choice = _filled(Choice(order=choice_index), text=c.text("text"), is_correct=c.boolean("correct"))
+            choice = _filled(
+                Choice(order=choice_index),
+                text=c.text("text"),
+                is_correct=c.boolean("correct"),
+                feedback=c.text("feedback"),
+            )
             choices.append(_checked(choice, c, keys={"is_correct": "correct"}, exclude=["question"]))
         problem = choices_problem([(c.text, c.is_correct) for c in choices], multiple=question.multiple)
         if problem:
@@ -367,13 +441,22 @@ def _posttest_import(r, activity):
         wanted.append((question, choices))
 
     posttest.save()
+    stored_questions = list(posttest.questions.prefetch_related("choices"))
     current = [
         (q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in q.choices.all()])
-        for q in posttest.questions.prefetch_related("choices")
+        for q in stored_questions
     ]
     rows = [(q.text, q.explanation, q.multiple, [(c.text, c.is_correct) for c in cs]) for q, cs in wanted]
     if current == rows:
-        # Unchanged: keep the rows, which learners' answers may point at.
+        # Unchanged: keep the rows, which learners' answers may point at. Feedback grades
+        # nothing, so it is updated in place.
+        stored = [c for q in stored_questions for c in q.choices.all()]
+        changed = []
+        for choice, new in zip(stored, [c for _, cs in wanted for c in cs], strict=True):
+            if choice.feedback != new.feedback:
+                choice.feedback = new.feedback
+                changed.append(choice)
+        Choice.objects.bulk_update(changed, ["feedback"])
         return
     try:
         posttest.questions.all().delete()
@@ -444,6 +527,7 @@ def activity_export(activity):
         "slug": activity.slug,
         "title": activity.title,
         "accme_activity_id": activity.accme_activity_id,
+        "accme_provider_id": Provider.current().accme_provider_id,
         "series": activity.series.title if activity.series else None,
         "status": activity.status,
         "recorded_on": _iso(activity.recorded_on),
@@ -453,7 +537,19 @@ def activity_export(activity):
         "estimated_minutes": activity.estimated_minutes,
         "credits": f"{activity.credits:.2f}",
         "description": activity.description,
+        "target_audience": activity.target_audience,
         **{key: getattr(activity, key) for key in OVERRIDES},
+        "joint_providers": activity.joint_providers,
+        "joint_providership_statement": activity.joint_providership_statement,
+        "commercial_support": [
+            {
+                "supporter": support.supporter,
+                "kind": support.kind,
+                "amount": None if support.amount is None else f"{support.amount:.2f}",
+                "description": support.description,
+            }
+            for support in activity.commercial_supports.all()
+        ],
         "objectives": [o.text for o in activity.objectives.all()],
         "faculty": [
             {
@@ -499,7 +595,10 @@ def activity_export(activity):
                     "text": q.text,
                     "explanation": q.explanation,
                     "multiple": q.multiple,
-                    "choices": [{"text": c.text, "correct": c.is_correct} for c in q.choices.all()],
+                    "choices": [
+                        {"text": c.text, "correct": c.is_correct, "feedback": c.feedback}
+                        for c in q.choices.all()
+                    ],
                 }
                 for q in posttest.questions.prefetch_related("choices")
             ],

@@ -1,26 +1,34 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from courses.admin import (
+    CommercialSupportInline,
     FacultyRoleInline,
     LearningObjectiveInline,
+    LockedFieldsMixin,
+    LockedInlineMixin,
+    LockedSaveMessageMixin,
     RecordingInline,
     ResourceInline,
 )
 from courses.models import Activity, Provider, provider_today
 from courses.rules import CreditWindow, activity_credit_window, credit_window_q
 from quizzes.admin import POSTTEST_SETTINGS
+from quizzes.guards import POSTTEST_LOCKED_FIELDS
 from quizzes.models import Evaluation, PostTest
 from quizzes.rules import assessment_problems
 
 from .models import User
 from .publishing import (
+    activities_failing_checks,
     activity_archive,
     activity_duplicate,
+    activity_duplicate_defaults,
     activity_publish,
     activity_publish_problems,
 )
@@ -87,8 +95,9 @@ def not_yet_visible_warning(activity):
     )
 
 
-class PostTestInline(admin.StackedInline):
+class PostTestInline(LockedInlineMixin, admin.StackedInline):
     model = PostTest
+    locked_fields = POSTTEST_LOCKED_FIELDS
     fields = [*POSTTEST_SETTINGS, "questions_link"]
     readonly_fields = ["questions_link"]
     verbose_name = "post-test"
@@ -126,12 +135,25 @@ class ActivityAdminForm(forms.ModelForm):
         return cleaned
 
 
+class FlaggedChangeList(ChangeList):
+    """The activity list, its page's published activities that no longer pass the
+    publishing checks found in one go (lms.publishing.activities_failing_checks)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        failing = activities_failing_checks(activities=self.result_list)
+        for activity in self.result_list:
+            activity.failing_checks = failing.get(activity.pk, [])
+
+
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(LockedSaveMessageMixin, LockedFieldsMixin, admin.ModelAdmin):
     form = ActivityAdminForm
     list_display = [
         "title", "series", "status", "release_date", "termination_date", "credits", "preview",
+        "checks",
     ]
+    locked_fields = ["requires_full_viewing"]
     list_select_related = ["series"]
     list_filter = ["status", CreditWindowFilter, "series"]
     search_fields = ["title", "slug", "description"]
@@ -148,8 +170,11 @@ class ActivityAdmin(admin.ModelAdmin):
             "of the termination date, at most 3 years after the most recent review (or the release).",
         }),
         ("Credit and content", {
-            "fields": ["credits", "estimated_minutes", "description", "requires_full_viewing",
-                       "evaluation_link"],
+            "fields": ["credits", "estimated_minutes", "description", "target_audience",
+                       "requires_full_viewing", "evaluation_link"],
+        }),
+        ("Joint providership", {
+            "fields": ["joint_providers", "joint_providership_statement"],
         }),
         ("Overrides of the provider's texts (blank = the provider's)", {
             "classes": ["collapse"],
@@ -157,8 +182,18 @@ class ActivityAdmin(admin.ModelAdmin):
                        "disclaimer", "privacy_url"],
         }),
     ]
-    inlines = [LearningObjectiveInline, FacultyRoleInline, ResourceInline, RecordingInline,
-               PostTestInline]
+    inlines = [LearningObjectiveInline, FacultyRoleInline, CommercialSupportInline, ResourceInline,
+               RecordingInline, PostTestInline]
+
+    def get_changelist(self, request, **kwargs):
+        return FlaggedChangeList
+
+    @admin.display(description="Publishing checks")
+    def checks(self, activity):
+        problems = getattr(activity, "failing_checks", [])
+        if not problems:
+            return ""
+        return format_html("Fails publishing checks: {}", " ".join(problems))
 
     @admin.display(description="Learner page")
     def preview(self, activity):
@@ -236,11 +271,12 @@ class ActivityAdmin(admin.ModelAdmin):
     @admin.action(description="Duplicate for a new run (as a draft)")
     def duplicate(self, request, queryset):
         for activity in queryset:
-            copy = activity_duplicate(activity=activity)
+            copy = activity_duplicate(activity=activity, **activity_duplicate_defaults(activity=activity))
             self.message_user(
                 request,
                 format_html(
-                    'Copied “{}” as <a href="{}">{}</a>, a draft released {}: check its dates.',
+                    'Copied “{}” as <a href="{}">{}</a>, a draft released {}: check its title '
+                    "and dates, and give it the new run's ACCME activity ID.",
                     activity.title,
                     reverse("admin:courses_activity_change", args=[copy.pk]),
                     copy.slug,

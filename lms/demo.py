@@ -18,7 +18,12 @@ DEMO_RECORDING = {
         "complete the evaluation and the post-test. Thank you for learning with us."
     ),
 }
-NO_RELATIONSHIPS = "No relevant financial relationships with ineligible companies."
+# The demo provider's ID at ACCME (load_demo gives it to the provider it creates).
+DEMO_ACCME_PROVIDER_ID = "9900123"
+CLINICIANS = (
+    "Physicians, nurse practitioners, physician assistants, nurses and other clinicians "
+    "who care for patients from diverse communities, and health system leaders."
+)
 
 STANDARD_EVALUATION = {
     "questions": [
@@ -32,13 +37,25 @@ STANDARD_EVALUATION = {
 }
 
 
-def _faculty(name, degrees, affiliation, role):
+def _faculty(name, degrees, affiliation, role, relationships=()):
     return {"name": name, "degrees": degrees, "affiliation": affiliation, "role": role,
-            "relationships": [], "disclosure": NO_RELATIONSHIPS}
+            "relationships": list(relationships), "disclosure": ""}
+
+
+# Everyone in control of content is disclosed, the people who planned and reviewed the
+# series as well as those on screen.
+PLANNERS = [
+    _faculty("Jordan Ellis", "MD", "Director of Continuing Medical Education", "planner"),
+    _faculty("Renee Whitfield", "MSN, RN", "CME program manager", "planner"),
+    _faculty("Tomás Herrera", "PharmD", "Clinical content reviewer", "reviewer",
+             relationships=[{"company": "Northwind Pharmaceuticals", "nature": "speaker"}]),
+]
 
 
 def _question(text, correct, wrong, explanation):
-    choices = [{"text": correct, "correct": True}] + [{"text": w, "correct": False} for w in wrong]
+    choices = [{"text": correct, "correct": True, "feedback": ""}] + [
+        {"text": w, "correct": False, "feedback": ""} for w in wrong
+    ]
     # Put the correct choice in a different place in each question.
     shift = len(text) % len(choices)
     return {"text": text, "explanation": explanation, "multiple": False,
@@ -48,6 +65,8 @@ def _question(text, correct, wrong, explanation):
 def _activity(**fields):
     base = {
         "accme_activity_id": "",
+        # Blank: the file names no provider, so any site's load_demo takes it.
+        "accme_provider_id": "",
         "series": SERIES,
         "status": "published",
         "reviewed_on": None,
@@ -57,6 +76,10 @@ def _activity(**fields):
         # Its method of participation asks for watching, so the player checks it.
         "requires_full_viewing": True,
         "resources": [],
+        "target_audience": CLINICIANS,
+        "commercial_support": [],
+        "joint_providers": [],
+        "joint_providership_statement": "",
         "evaluation": STANDARD_EVALUATION,
         # Every demo activity prints the provider's texts.
         "accreditation_statement": "",
@@ -66,6 +89,7 @@ def _activity(**fields):
         "privacy_url": "",
     }
     base.update(fields)
+    base["faculty"] = base["faculty"] + PLANNERS
     return base
 
 
@@ -175,8 +199,8 @@ def demo_activities(*, today=None):
                 "Apply two structured techniques that reduce biased decisions.",
             ],
             faculty=[_faculty("Maria Okafor", "MD, MPH", "Associate Professor of Medicine", "presenter"),
-                     {**_faculty("David Lin", "MD", "Director of Faculty Development", "moderator"),
-                      "relationships": [{"company": "Example Diagnostics Inc.", "nature": "advisory board"}],
+                     {**_faculty("David Lin", "MD", "Director of Faculty Development", "moderator",
+                                 relationships=[{"company": "Example Diagnostics Inc.", "nature": "advisory board"}]),
                       "disclosure": "Advisory board member; mitigated by independent review of the content."}],
             posttest=_posttest_bias(),
         ),
@@ -198,6 +222,11 @@ def demo_activities(*, today=None):
                 "Plan a referral pathway for patients who screen positive.",
             ],
             faculty=[_faculty("Samuel Reyes", "MD", "Family physician and clinic medical director", "presenter")],
+            target_audience=(
+                "Primary care physicians, nurse practitioners, physician assistants, nurses, "
+                "medical assistants and community health workers in primary care clinics."
+            ),
+            joint_providers=["Riverside Community Health Network"],
             posttest=_posttest_screening(),
         ),
     ]

@@ -152,3 +152,21 @@ class User(AbstractUser):
     @property
     def is_physician(self):
         return self.profession == self.Profession.PHYSICIAN
+
+
+class StaffPermissions(models.Model):
+    """Holds the staff workspace's own permissions, which belong to no table.
+
+    Django attaches every permission to a model's content type, so the permissions of
+    pages (rather than of rows) need a model to hang on: an unmanaged one has no table,
+    and default_permissions=() keeps Django from adding add/change/delete/view rows that
+    would mean nothing here. lms.roles gives them to the "CME coordinator" group.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("author_activities", "Can build and publish activities in the staff workspace"),
+            ("view_staff_reports", "Can view staff reports and exports"),
+        ]

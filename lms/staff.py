@@ -1,17 +1,17 @@
-"""Staff reports and exports under /staff/ (SPEC §5): read-only, staff accounts only."""
+"""Staff reports and exports under /staff/ (SPEC §5): read-only, for staff with the
+reports permission (the CME coordinator role)."""
 
 import csv
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from certificates.selectors import certificate_queue
 from courses.models import Activity, Provider
 
 from .forms import ReportPeriodForm
+from .publishing import activities_failing_checks
 from .reports import (
     accme_activity_id,
     activities_with_completion_counts,
@@ -21,25 +21,12 @@ from .reports import (
     evaluation_report,
     pars_completions,
 )
+from .roles import reports_required
 
 ACTIVITIES_PER_PAGE = 25
 # A spreadsheet runs a cell starting with one of these as a formula; learners type names
 # and comments, so their text must never reach staff as one.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def staff_required(view):
-    """Anonymous visitors go to the login page; signed-in non-staff get a 404, so the
-    staff pages do not announce themselves."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _cell(value):
@@ -60,14 +47,18 @@ def _csv_response(filename, header, rows):
     return response
 
 
-@staff_required
+@reports_required
 def index(request):
     paginator = Paginator(activities_with_completion_counts(), ACTIVITIES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    failing = activities_failing_checks(activities=page.object_list)
+    for row in page.object_list:
+        row.failing_checks = failing.get(row.pk, [])
     return render(
         request,
         "staff/index.html",
         {
-            "page": paginator.get_page(request.GET.get("page")),
+            "page": page,
             "pars_form": ReportPeriodForm(),
             "queue": certificate_queue(),
             # Until staff save one, learners' claims are refused (certificates.rules).
@@ -76,12 +67,12 @@ def index(request):
     )
 
 
-@staff_required
+@reports_required
 def activity(request, slug):
     return render(request, "staff/activity.html", {"report": activity_report(slug=slug)})
 
 
-@staff_required
+@reports_required
 def completions_csv(request, slug):
     activity = get_object_or_404(Activity, slug=slug)
     rows = (
@@ -106,7 +97,7 @@ def completions_csv(request, slug):
     )
 
 
-@staff_required
+@reports_required
 def evaluations_csv(request, slug):
     activity = get_object_or_404(Activity, slug=slug)
     rows = []
@@ -123,7 +114,7 @@ def evaluations_csv(request, slug):
     )
 
 
-@staff_required
+@reports_required
 def pars_csv(request):
     form = ReportPeriodForm(request.GET)
     if not form.is_valid():

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import staff
 
@@ -6,6 +6,7 @@ app_name = "staff"
 
 urlpatterns = [
     path("", staff.index, name="index"),
+    path("authoring/", include("lms.authoring_urls")),
     path("pars.csv", staff.pars_csv, name="pars_csv"),
     path("activities/<slug:slug>/", staff.activity, name="activity"),
     path("activities/<slug:slug>/completions.csv", staff.completions_csv, name="completions_csv"),

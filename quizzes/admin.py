@@ -5,6 +5,9 @@ from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
+from courses.admin import LockedFieldsMixin, LockedInlineMixin, LockedSaveMessageMixin
+
+from .guards import CHOICE_LOCKED_FIELDS, POSTTEST_LOCKED_FIELDS, QUESTION_LOCKED_FIELDS
 from .models import (
     Choice,
     Evaluation,
@@ -32,12 +35,16 @@ POSTTEST_SETTINGS = [
 ]
 
 
-class QuestionInline(admin.StackedInline):
+class QuestionInline(LockedInlineMixin, admin.StackedInline):
     model = Question
+    locked_fields = QUESTION_LOCKED_FIELDS
     extra = 0
     show_change_link = True
     fields = ["order", "text", "multiple", "explanation", "choices_summary"]
     readonly_fields = ["choices_summary"]
+
+    def activity_of(self, posttest):
+        return posttest.activity
 
     def get_queryset(self, request):
         return (
@@ -57,7 +64,7 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(PostTest)
-class PostTestAdmin(admin.ModelAdmin):
+class PostTestAdmin(LockedSaveMessageMixin, LockedFieldsMixin, admin.ModelAdmin):
     list_display = [
         "activity",
         "pass_percent",
@@ -72,6 +79,10 @@ class PostTestAdmin(admin.ModelAdmin):
     fields = ["activity", *POSTTEST_SETTINGS, "problems"]
     readonly_fields = ["problems"]
     inlines = [QuestionInline]
+    locked_fields = ["activity", *POSTTEST_LOCKED_FIELDS]
+
+    def activity_of(self, posttest):
+        return posttest.activity
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(questions_total=Count("questions"))
@@ -95,8 +106,12 @@ class ChoiceFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
+        # A locked choice's text and answer key are read-only, so not in the form.
         rows = [
-            (form.cleaned_data["text"], form.cleaned_data.get("is_correct", False))
+            (
+                form.cleaned_data.get("text", form.instance.text),
+                form.cleaned_data.get("is_correct", form.instance.is_correct),
+            )
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
@@ -105,15 +120,19 @@ class ChoiceFormSet(BaseInlineFormSet):
             raise ValidationError(problem)
 
 
-class ChoiceInline(admin.TabularInline):
+class ChoiceInline(LockedInlineMixin, admin.TabularInline):
     model = Choice
+    locked_fields = CHOICE_LOCKED_FIELDS
     formset = ChoiceFormSet
     fields = ["order", "text", "is_correct"]
     extra = 2
 
+    def activity_of(self, question):
+        return question.posttest.activity
+
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(LockedSaveMessageMixin, LockedFieldsMixin, admin.ModelAdmin):
     list_display = ["text", "posttest", "multiple"]
     list_select_related = ["posttest__activity"]
     list_filter = ["multiple"]
@@ -121,6 +140,10 @@ class QuestionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["posttest"]
     fields = ["posttest", "order", "text", "multiple", "explanation"]
     inlines = [ChoiceInline]
+    locked_fields = ["posttest", *QUESTION_LOCKED_FIELDS]
+
+    def activity_of(self, question):
+        return question.posttest.activity
 
 
 class EvaluationQuestionInline(admin.TabularInline):

@@ -10,3 +10,4 @@ class QuizzesConfig(AppConfig):
         from .rules import activity_pass_mark
 
         pass_mark_lookup_register(lookup=activity_pass_mark, select_related=["posttest"])
+        from . import guards  # noqa: F401 (connects the live-activity lock's receivers)

@@ -111,6 +111,10 @@ class Choice(models.Model):
     order = models.PositiveIntegerField(default=0)
     text = models.CharField(max_length=500)
     is_correct = models.BooleanField(default=False)
+    feedback = models.TextField(
+        blank=True,
+        help_text="Shown to a learner who chose this answer, once the result page reveals the correct answers.",
+    )
 
     class Meta:
         ordering = ["order", "pk"]

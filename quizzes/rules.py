@@ -171,12 +171,19 @@ def evaluation_is_editable(*, participation):
     return participation is None or participation.completed_at is None
 
 
+# One per letter a–z: more is no longer a question a learner can weigh, and the bound
+# keeps an imported file from storing a question with thousands of choices.
+MAX_CHOICES = 26
+
+
 def choices_problem(choices, *, multiple):
     """`choices` is a list of (text, is_correct): what keeps them from making a fair
     question, or "" when nothing does."""
     correct = sum(1 for _, is_correct in choices if is_correct)
     if len(choices) < 2:
         return "A question needs at least two choices."
+    if len(choices) > MAX_CHOICES:
+        return f"A question has at most {MAX_CHOICES} choices; this one has {len(choices)}."
     if not correct:
         return "Mark at least one choice as correct."
     if correct > 1 and not multiple:
@@ -191,10 +198,13 @@ def choices_problem(choices, *, multiple):
 
 def posttest_problems(*, activity):
     """What keeps the activity's post-test from being published, as messages for staff."""
-    posttest = PostTest.objects.filter(activity=activity).first()
-    if posttest is None:
+    # Read through the relations, so a caller's select_related/prefetch_related (lms.
+    # publishing checks a page of activities at once) serves them.
+    try:
+        posttest = activity.posttest
+    except PostTest.DoesNotExist:
         return ["The activity has no post-test."]
-    questions = list(posttest.questions.prefetch_related("choices"))
+    questions = list(posttest.questions.all())
     if not questions:
         return ["The post-test has no questions."]
     problems = []
@@ -210,11 +220,27 @@ def posttest_problems(*, activity):
 
 def evaluation_problems(*, activity):
     """What keeps the activity's evaluation from being published, as messages for staff."""
-    evaluation = Evaluation.objects.filter(activity=activity).first()
-    if evaluation is None:
+    try:
+        evaluation = activity.evaluation
+    except Evaluation.DoesNotExist:
         return ["The activity has no evaluation."]
-    if not evaluation.questions.exists():
+    if not evaluation.questions.all():
         return ["The evaluation has no questions."]
+    return []
+
+
+# Below this a learner passes by knowing well under three answers in four; the SPEC's
+# default is 75%. Staff may have a reason, so it is a warning, never a refusal.
+PLAUSIBLE_PASS_PERCENT = Decimal("70")
+
+
+def pass_mark_warnings(*, pass_percent):
+    if pass_percent < PLAUSIBLE_PASS_PERCENT:
+        return [
+            f"The pass mark is {pass_percent.normalize():f}%, below "
+            f"{PLAUSIBLE_PASS_PERCENT:f}%: learners could pass while getting many questions "
+            "wrong. The usual pass mark is 75%."
+        ]
     return []
 
 

@@ -57,8 +57,8 @@ def attempt_review(*, attempt):
     """The graded attempt question by question, for the result page.
 
     Only what the post-test's setting lets this attempt show is filled in: no questions
-    at all for the score only, no correct choices or explanations unless the correct
-    answers are revealed, so a template cannot leak them by mistake.
+    at all for the score only, no correct choices, explanations or feedback unless the
+    correct answers are revealed, so a template cannot leak them by mistake.
     """
     level = attempt_review_level(attempt=attempt)
     if level == PostTest.Review.SCORE:
@@ -87,6 +87,8 @@ def attempt_review(*, attempt):
                         "text": choice.text,
                         "ticked": choice.pk in ticked,
                         "correct": revealed and choice.is_correct,
+                        # What the learner's own answer says, alongside the explanation.
+                        "feedback": choice.feedback if revealed and choice.pk in ticked else "",
                     }
                     for choice in choices
                 ],

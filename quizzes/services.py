@@ -1,7 +1,9 @@
 import random
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
 from courses.selectors import participation_of
@@ -10,10 +12,13 @@ from .models import (
     AnswerChoice,
     Attempt,
     AttemptAnswer,
+    Choice,
     Evaluation,
     EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
+    PostTest,
+    Question,
 )
 from .rules import answer_is_right, evaluation_is_editable, score_passes, score_percent
 from .selectors import attempt_questions, posttest_standing
@@ -165,6 +170,21 @@ def evaluation_submit(*, user, evaluation, answers, at=None):
     return response
 
 
+def question_delete(*, question):
+    """Delete a post-test question and its choices, or raise ValidationError saying why
+    not: the activity is live (quizzes.guards), or learners' graded answers point at it
+    (kept as the record of their attempts, even on a draft)."""
+    try:
+        with transaction.atomic():
+            question.delete()
+    except ProtectedError:
+        raise ValidationError(
+            f"Learners have already answered “{question.text}”, and their graded answers keep "
+            "it: it cannot be deleted. Leave it in place, or duplicate the activity for a new "
+            "run with other questions."
+        ) from None
+
+
 def evaluation_questions_copy(*, source, target):
     EvaluationQuestion.objects.bulk_create(
         EvaluationQuestion(
@@ -201,3 +221,52 @@ def evaluation_create_from_default(*, activity):
     except IntegrityError:
         return Evaluation.objects.get(activity=activity)
     return evaluation
+
+
+def posttest_questions_import(*, activity, questions, replace=False):
+    """Add `questions` (quizzes.question_formats.ImportedQuestion, already checked) to the
+    activity's post-test, after its questions or instead of them, all or nothing.
+
+    The post-test is created with its defaults when the activity has none. Raises
+    ValidationError, having saved nothing, when the activity is live (quizzes.guards) or
+    when replacing questions learners have already answered.
+    """
+    with transaction.atomic():
+        PostTest.objects.get_or_create(activity=activity)
+        # Locked so that two imports at once number their questions one after the other.
+        posttest = PostTest.objects.select_for_update().get(activity=activity)
+        if replace:
+            try:
+                posttest.questions.all().delete()
+            except ProtectedError:
+                raise ValidationError(
+                    "Learners have already answered this post-test's questions, and their graded "
+                    "answers keep them: they cannot be replaced. Import without replacing, or "
+                    "duplicate the activity for a new run."
+                ) from None
+            start = 0
+        else:
+            last = posttest.questions.aggregate(last=Max("order"))["last"]
+            start = 0 if last is None else last + 1
+        choices = []
+        for index, imported in enumerate(questions):
+            # Saved one by one, not in bulk: the live-activity guard listens to each save.
+            question = Question.objects.create(
+                posttest=posttest,
+                order=start + index,
+                text=imported.text,
+                multiple=imported.multiple,
+                explanation=imported.explanation,
+            )
+            choices += [
+                Choice(
+                    question=question,
+                    order=order,
+                    text=choice.text,
+                    is_correct=choice.correct,
+                    feedback=choice.feedback,
+                )
+                for order, choice in enumerate(imported.choices)
+            ]
+        Choice.objects.bulk_create(choices, batch_size=1000)
+    return posttest

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: WeasyPrint's libraries (libharfbuzz-subset0 makes a
-# certificate render ten times faster), fonts that print every name (CJK included), and,
-# for the tests, Debian's Chromium, poppler's pdftotext/pdftoppm, zbarimg and faketime (the
-# suite runs a second time at a pinned evening hour of the provider).
+# certificate render ten times faster), fonts that print every name (CJK included),
+# ffmpeg for its ffprobe (an uploaded recording's duration is read from the file itself, and
+# a file it cannot read is refused: web processes need it, not only the tests), and, for
+# the tests, Debian's Chromium, poppler's pdftotext/pdftoppm, zbarimg and faketime (the
+# suite runs a second time at a pinned evening hour of the provider). The tests also use
+# ffmpeg itself, to make a short video of known length.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk ffmpeg)
 if [ "${1:-}" = "--tests" ]; then
   packages+=(chromium poppler-utils zbar-tools faketime)
 fi

@@ -18,6 +18,7 @@ from certificates.models import Certificate
 from certificates.services import certificate_snapshot
 from courses.models import (
     Activity,
+    CommercialSupport,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -32,6 +33,7 @@ from courses.models import (
     provider_today,
 )
 from lms.models import User
+from lms.roles import coordinator_group_sync
 from quizzes.models import (
     Attempt,
     Choice,
@@ -110,6 +112,16 @@ class FacultyRoleFactory(factory.django.DjangoModelFactory):
 
     activity = factory.SubFactory(ActivityFactory)
     person = factory.SubFactory(PersonFactory)
+
+
+class CommercialSupportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommercialSupport
+
+    activity = factory.SubFactory(ActivityFactory)
+    supporter = factory.Sequence(lambda n: f"Supporter {n} Inc.")
+    kind = CommercialSupport.Kind.MONETARY
+    amount = Decimal("5000.00")
 
 
 class LearningObjectiveFactory(factory.django.DjangoModelFactory):
@@ -341,6 +353,9 @@ def authenticator_app_activate(user):
 
 
 class StaffUserFactory(UserFactory):
+    """A staff member in the "CME coordinator" role, as the product's staff are;
+    StaffUserFactory(coordinator=False) is staff without the role."""
+
     is_staff = True
 
     class Params:
@@ -350,6 +365,17 @@ class StaffUserFactory(UserFactory):
                 lambda user, create, extracted, **kwargs: create and authenticator_app_activate(user)
             )
         )
+
+    @factory.post_generation
+    def coordinator(user, create, extracted, **kwargs):
+        if create and extracted is not False:
+            user.groups.add(coordinator_group_sync())
+
+
+class CoordinatorFactory(StaffUserFactory):
+    """Named for tests about the role itself."""
+
+    email = factory.Sequence(lambda n: f"coordinator{n}@example.org")
 
 
 def totp_code(secret):

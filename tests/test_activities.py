@@ -194,8 +194,8 @@ def test_it_prints_the_providers_texts_unless_the_activity_overrides_them(provid
 
 SECTIONS_IN_ORDER = [
     "Originally recorded on", "Date of original release", "Date of most recent review",
-    "Termination date", "Estimated time to complete", "Faculty and planners",
-    "Disclosure of relevant financial relationships", "Learning objectives",
+    "Termination date", "Estimated time to complete", "<h2>Faculty</h2>",
+    "Disclosure of relevant financial relationships", "Commercial support", "Learning objectives",
     "Method of participation", "Accreditation", "designates this enduring material",
     "Start activity", "Resources for further study", "Hardware and software requirements",
     "Technical contact", "Disclaimer", "Privacy policy",

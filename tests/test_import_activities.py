@@ -16,9 +16,11 @@ from django.db import connection
 
 from courses.models import (
     Activity,
+    CommercialSupport,
     FacultyRole,
     LearningObjective,
     Person,
+    Provider,
     Recording,
     Resource,
     Series,
@@ -41,7 +43,7 @@ pytestmark = pytest.mark.django_db
 
 COUNTED_MODELS = [
     Activity, Series, Person, FacultyRole, LearningObjective, Resource, Recording,
-    PostTest, Question, Choice, Evaluation, EvaluationQuestion,
+    PostTest, Question, Choice, Evaluation, EvaluationQuestion, CommercialSupport,
 ]
 
 
@@ -51,6 +53,7 @@ def full_activity(**fields):
         "slug": "structural-equity-lessons",
         "title": "Structural Equity: Lessons from 2020",
         "accme_activity_id": "202112345",
+        "accme_provider_id": "",
         "series": "Addressing Health Disparities",
         "status": "published",
         "recorded_on": "2021-06-20",
@@ -60,21 +63,33 @@ def full_activity(**fields):
         "estimated_minutes": 45,
         "credits": "1.25",
         "description": "What 2020 taught hospitals about equitable systems.",
+        "target_audience": "Hospital physicians, nurses and quality leaders.",
         "accreditation_statement": "Jointly accredited for this activity only.",
         "hardware_requirements": "A computer with speakers.",
         "contact_email": "equity-help@example.org",
         "disclaimer": "Views are the presenter's own.",
         "privacy_url": "https://example.org/equity-privacy",
+        "joint_providers": ["City Health Department", "Equity Institute"],
+        "joint_providership_statement": "Provided jointly with the City Health Department and the Equity Institute.",
+        "commercial_support": [
+            {"supporter": "Acme Pharma", "kind": "monetary", "amount": "5000.00", "description": ""},
+            {"supporter": "Beta Devices", "kind": "in_kind", "amount": None,
+             "description": "simulation equipment"},
+        ],
         "objectives": ["Place disparities in historical context.", "Name structural drivers."],
         "faculty": [
             {"name": "Ada Example", "degrees": "MD, MPH", "affiliation": "General Hospital",
              "role": "presenter",
              "relationships": [{"company": "Acme Pharma", "nature": "consultant"},
-                               {"company": "Beta Devices", "nature": "speakers bureau"}],
+                               {"company": "Beta Devices", "nature": "speaker"}],
              "disclosure": "Relationships mitigated by independent content review."},
             {"name": "Ben Sample", "degrees": "", "affiliation": "Community Clinic",
              "role": "moderator", "relationships": [],
              "disclosure": "No relevant financial relationships."},
+            {"name": "Cleo Check", "degrees": "RN", "affiliation": "Quality Office",
+             "role": "reviewer",
+             "relationships": [{"company": "Gamma Labs", "nature": "other: spouse is employed there"}],
+             "disclosure": ""},
         ],
         "recording": {"url": "https://video.example.org/equity.mp4",
                       "captions_url": "/media/captions/equity.vtt",
@@ -94,12 +109,13 @@ def full_activity(**fields):
             "review_after_pass": "score",
             "questions": [
                 {"text": "Health equity means:", "explanation": "Fair opportunity.", "multiple": False,
-                 "choices": [{"text": "Identical treatment", "correct": False},
-                             {"text": "Fair opportunity for health", "correct": True}]},
+                 "choices": [{"text": "Identical treatment", "correct": False,
+                              "feedback": "Equal is not the same as fair."},
+                             {"text": "Fair opportunity for health", "correct": True, "feedback": ""}]},
                 {"text": "A structural driver is:", "explanation": "", "multiple": True,
-                 "choices": [{"text": "Segregation", "correct": True},
-                             {"text": "Bedside manner", "correct": False},
-                             {"text": "Pharmacy choice", "correct": False}]},
+                 "choices": [{"text": "Segregation", "correct": True, "feedback": ""},
+                             {"text": "Bedside manner", "correct": False, "feedback": ""},
+                             {"text": "Pharmacy choice", "correct": False, "feedback": ""}]},
             ],
         },
         "evaluation": {"questions": [
@@ -168,7 +184,7 @@ def test_it_imports_the_activity_fields(write_json):
 
 
 def test_it_imports_the_activitys_overrides_of_the_provider_texts(write_json):
-    import_file(write_json(full_activity()))
+    import_file(write_json(full_activity(joint_providers=[], joint_providership_statement="")))
 
     texts = Activity.objects.get().texts()
     assert (texts.accreditation_statement, texts.hardware_requirements, texts.contact_email,
@@ -178,6 +194,50 @@ def test_it_imports_the_activitys_overrides_of_the_provider_texts(write_json):
         "https://example.org/equity-privacy")
 
 
+def test_it_imports_the_target_audience_joint_providers_and_commercial_support(write_json):
+    import_file(write_json(full_activity()))
+
+    activity = Activity.objects.get()
+    assert activity.target_audience == "Hospital physicians, nurses and quality leaders."
+    assert activity.joint_providers == ["City Health Department", "Equity Institute"]
+    assert activity.texts().accreditation_statement == (
+        "Provided jointly with the City Health Department and the Equity Institute.")
+    assert [(s.supporter, s.kind, s.amount, s.description) for s in activity.commercial_supports.all()] == [
+        ("Acme Pharma", "monetary", Decimal("5000.00"), ""),
+        ("Beta Devices", "in_kind", None, "simulation equipment"),
+    ]
+
+
+def test_it_imports_choice_feedback(write_json):
+    import_file(write_json(full_activity()))
+
+    choices = Activity.objects.get().posttest.questions.first().choices.all()
+    assert [c.feedback for c in choices] == ["Equal is not the same as fair.", ""]
+
+
+def test_it_updates_feedback_in_place_on_a_posttest_learners_answered(write_json):
+    import_file(write_json(full_activity()))
+    attempt = answer_posttest(Activity.objects.get())
+    changed = full_activity()
+    changed["posttest"]["questions"][1]["choices"][1]["feedback"] = "Manners matter, structures more."
+
+    import_file(write_json(changed))
+
+    assert Attempt.objects.get() == attempt
+    assert Choice.objects.get(text="Bedside manner").feedback == "Manners matter, structures more."
+
+
+def test_it_imports_a_file_without_choice_feedback_as_none(write_json):
+    data = full_activity()
+    for question in data["posttest"]["questions"]:
+        for choice in question["choices"]:
+            del choice["feedback"]
+
+    import_file(write_json(data))
+
+    assert set(Choice.objects.values_list("feedback", flat=True)) == {""}
+
+
 def test_it_imports_faculty_with_their_relationships(write_json):
     import_file(write_json(full_activity()))
 
@@ -185,9 +245,10 @@ def test_it_imports_faculty_with_their_relationships(write_json):
     assert [(r.person.name, r.person.degrees, r.person.affiliation, r.role) for r in roles] == [
         ("Ada Example", "MD, MPH", "General Hospital", "presenter"),
         ("Ben Sample", "", "Community Clinic", "moderator"),
+        ("Cleo Check", "RN", "Quality Office", "reviewer"),
     ]
     assert roles[0].relationships == [{"company": "Acme Pharma", "nature": "consultant"},
-                                      {"company": "Beta Devices", "nature": "speakers bureau"}]
+                                      {"company": "Beta Devices", "nature": "speaker"}]
     assert roles[0].disclosure == "Relationships mitigated by independent content review."
     assert roles[1].relationships == []
 
@@ -279,9 +340,9 @@ def test_it_creates_exactly_the_rows_of_the_file(write_json):
     import_file(write_json(full_activity()))
 
     assert row_counts() == {
-        "Activity": 1, "Series": 1, "Person": 2, "FacultyRole": 2, "LearningObjective": 2,
+        "Activity": 1, "Series": 1, "Person": 3, "FacultyRole": 3, "LearningObjective": 2,
         "Resource": 2, "Recording": 1, "PostTest": 1, "Question": 2, "Choice": 5,
-        "Evaluation": 1, "EvaluationQuestion": 4,
+        "Evaluation": 1, "EvaluationQuestion": 4, "CommercialSupport": 2,
     }
 
 
@@ -326,9 +387,9 @@ def test_it_updates_an_activity_imported_again_with_the_same_slug(write_json):
     assert [o.text for o in activity.objectives.all()] == ["Only one objective now."]
     assert activity.posttest.questions.first().text == "Equity in health means:"
     assert row_counts() == {
-        "Activity": 1, "Series": 1, "Person": 2, "FacultyRole": 2, "LearningObjective": 1,
+        "Activity": 1, "Series": 1, "Person": 3, "FacultyRole": 3, "LearningObjective": 1,
         "Resource": 2, "Recording": 1, "PostTest": 1, "Question": 2, "Choice": 5,
-        "Evaluation": 1, "EvaluationQuestion": 1,
+        "Evaluation": 1, "EvaluationQuestion": 1, "CommercialSupport": 2,
     }
 
 
@@ -499,7 +560,6 @@ BAD_INPUT = {
     "contact-not-an-email": (_set("contact_email", "help desk"), "[2].contact_email", "e-mail address"),
     "privacy-url-invalid": (_set("privacy_url", "privacy"), "[2].privacy_url", "valid URL"),
     "published-without-objectives": (_set("objectives", []), "[2].status", "learning objective"),
-    "published-without-disclosure": (_set("faculty.1.disclosure", ""), "[2].status", "no disclosure on file"),
     "published-without-evaluation": (_set("evaluation", None), "[2].status", "no evaluation"),
     "one-choice": (
         _set("posttest.questions.0.choices", [{"text": "Only", "correct": True}]),
@@ -510,10 +570,42 @@ BAD_INPUT = {
     "number-as-date": (_set("reviewed_on", 20210901), "[2].reviewed_on", "YYYY-MM-DD"),
     "unknown-evaluation-kind": (
         _set("evaluation.questions.2.kind", "essay"), "[2].evaluation.questions[2].kind", "one of"),
-    "unknown-faculty-role": (_set("faculty.1.role", "speaker"), "[2].faculty[1].role", "one of"),
+    "unknown-faculty-role": (
+        _set("faculty.1.role", "speaker"), "[2].faculty[1] (Ben Sample).role",
+        "one of presenter, moderator, panelist, planner, reviewer"),
     "relationship-without-company": (
         _set("faculty.0.relationships.1.company", None),
-        "[2].faculty[0].relationships[1].company", "is required"),
+        "[2].faculty[0] (Ada Example).relationships[1].company", "is required"),
+    "unknown-relationship-nature": (
+        _set("faculty.2.relationships.0.nature", "speakers bureau"),
+        "[2].faculty[2] (Cleo Check).relationships[0].nature",
+        "'speakers bureau' is not a nature of relationship: use one of consultant, speaker, "),
+    "other-nature-without-words": (
+        _set("faculty.2.relationships.0.nature", "other: "),
+        "[2].faculty[2] (Cleo Check).relationships[0].nature", '"other: …" with a description'),
+    "joint-provider-blank": (
+        _set("joint_providers", ["City Health Department", " "]), "[2].joint_providers[1]", "must be a name"),
+    "joint-provider-not-text": (_set("joint_providers", [7]), "[2].joint_providers[0]", "must be a name"),
+    "joint-providers-not-a-list": (_set("joint_providers", "City Health"), "[2].joint_providers", "must be a list"),
+    "joint-provider-twice": (
+        _set("joint_providers", ["City Health Department", "city health department"]),
+        "[2].joint_providers", "city health department is listed twice as a joint provider"),
+    "joint-statement-without-joint-providers": (
+        _set("joint_providers", []), "[2].joint_providership_statement", "needs the joint providers"),
+    "commercial-support-without-supporter": (
+        _set("commercial_support.0.supporter", None), "[2].commercial_support[0].supporter", "is required"),
+    "commercial-support-unknown-kind": (
+        _set("commercial_support.0.kind", "cash"), "[2].commercial_support[0].kind",
+        "must be one of monetary, in_kind"),
+    "commercial-support-amount-not-a-number": (
+        _set("commercial_support.0.amount", "lots"), "[2].commercial_support[0].amount", "not a number"),
+    "commercial-support-amount-negative": (
+        _set("commercial_support.0.amount", "-5"), "[2].commercial_support[0].amount", "at least 0.01"),
+    "commercial-support-amount-in-kind": (
+        _set("commercial_support.1.amount", "250"), "[2].commercial_support[1].amount",
+        "An amount is for monetary support"),
+    "commercial-support-not-a-list": (
+        _set("commercial_support", "none"), "[2].commercial_support", "must be a list"),
     "unknown-status": (_set("status", "live"), "[2].status", "one of"),
     "pass-percent-over-100": (_set("posttest.pass_percent", 101), "[2].posttest.pass_percent", "between"),
     "pass-percent-nan": (_set("posttest.pass_percent", "NaN"), "[2].posttest.pass_percent", "not a number"),
@@ -535,7 +627,7 @@ BAD_INPUT = {
     "nul-in-objective": (_set("objectives.0", "Name\x00"), "[2].objectives[0]", "NUL character"),
     "nul-in-relationship": (
         _set("faculty.0.relationships.1.nature", "speaker\x00"),
-        "[2].faculty[0].relationships[1].nature", "NUL character"),
+        "[2].faculty[0] (Ada Example).relationships[1].nature", "NUL character"),
     "nul-in-choice": (
         _set("posttest.questions.0.choices.1.text", "\x00"), "[2].posttest.questions[0].choices[1].text",
         "NUL character"),
@@ -577,12 +669,13 @@ def test_it_rejects_bad_input_naming_the_field_and_changes_nothing(
     assert Activity.objects.get().title == earlier_activity.title
 
 
-@pytest.mark.parametrize(("model", "field", "path"), [
-    (Activity, "title", "title"),
-    (Person, "degrees", "faculty[0].degrees"),
-    (Choice, "text", "posttest.questions[0].choices[1].text"),
+@pytest.mark.parametrize(("model", "field", "path", "named"), [
+    (Activity, "title", "title", "title"),
+    (Person, "degrees", "faculty[0].degrees", "faculty[0] (Ada Example).degrees"),
+    (Choice, "text", "posttest.questions[0].choices[1].text", "posttest.questions[0].choices[1].text"),
+    (CommercialSupport, "supporter", "commercial_support[0].supporter", "commercial_support[0].supporter"),
 ])
-def test_it_takes_each_length_limit_from_the_model(write_json, model, field, path):
+def test_it_takes_each_length_limit_from_the_model(write_json, model, field, path, named):
     limit = model._meta.get_field(field).max_length
     data = full_activity()
     _set(path.replace("[", ".").replace("]", ""), "x" * (limit + 1))(data)
@@ -590,7 +683,7 @@ def test_it_takes_each_length_limit_from_the_model(write_json, model, field, pat
     with pytest.raises(CommandError) as raised:
         import_file(write_json(data))
 
-    assert f"{path}: Ensure this value has at most {limit} characters" in str(raised.value)
+    assert f"{named}: Ensure this value has at most {limit} characters" in str(raised.value)
     assert not Activity.objects.exists()
 
 
@@ -733,7 +826,9 @@ def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json
              "objectives": [], "faculty": [], "recording": None, "requires_full_viewing": False,
              "resources": [], "posttest": None, "evaluation": None,
              "accreditation_statement": "", "hardware_requirements": "", "contact_email": "",
-             "disclaimer": "", "privacy_url": "", "accme_activity_id": ""}
+             "disclaimer": "", "privacy_url": "", "accme_activity_id": "", "accme_provider_id": "",
+             "target_audience": "", "joint_providers": [], "joint_providership_statement": "",
+             "commercial_support": []}
     original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
     import_file(write_json(original))
     first_export = tmp_path / "export.json"
@@ -768,6 +863,76 @@ def test_it_round_trips_every_field_other_developers_added(tmp_path, write_json)
     assert activity.reviewed_on == datetime.date(2021, 9, 1)
     assert (activity.contact_email, activity.privacy_url) == (
         "equity-help@example.org", "https://example.org/equity-privacy")
+
+
+def test_it_round_trips_the_accreditation_fields(tmp_path, write_json, provider):
+    Provider.objects.filter(pk=provider.pk).update(accme_provider_id="1234567")
+    import_file(write_json(full_activity(accme_provider_id="1234567")))
+    call_command("export_activities", output=str(tmp_path / "export.json"))
+    for model in (Activity, Person, Series):
+        model.objects.all().delete()
+
+    import_file(str(tmp_path / "export.json"))
+
+    exported = json.loads((tmp_path / "export.json").read_text(encoding="utf-8"))[0]
+    assert activities_export()[0] == exported
+    assert {key: exported[key] for key in (
+        "accme_provider_id", "target_audience", "joint_providers", "joint_providership_statement",
+        "commercial_support")} == {key: full_activity()[key] for key in (
+            "target_audience", "joint_providers", "joint_providership_statement",
+            "commercial_support")} | {"accme_provider_id": "1234567"}
+    assert [f["role"] for f in exported["faculty"]] == ["presenter", "moderator", "reviewer"]
+    assert exported["posttest"]["questions"][0]["choices"][0]["feedback"] == "Equal is not the same as fair."
+
+
+# --- the provider's ACCME ID -----------------------------------------------------------
+
+
+def test_it_refuses_a_file_another_provider_exported(write_json, provider, earlier_activity):
+    Provider.objects.filter(pk=provider.pk).update(accme_provider_id="1234567")
+    before = database_state()
+
+    with pytest.raises(CommandError) as raised:
+        import_file(write_json([minimal_activity(), minimal_activity(slug="other", accme_provider_id="7654321")]))
+
+    assert ("[1].accme_provider_id: This file was exported by provider ACCME ID 7654321; "
+            "this site is 1234567.") in str(raised.value)
+    assert database_state() == before
+
+
+def test_it_imports_a_file_of_its_own_provider(write_json, provider):
+    Provider.objects.filter(pk=provider.pk).update(accme_provider_id="1234567")
+
+    import_file(write_json(minimal_activity(accme_provider_id="1234567")))
+
+    assert Activity.objects.filter(slug="minimal").exists()
+
+
+def test_it_leaves_a_provider_without_an_id_as_it_is(write_json, provider):
+    import_file(write_json(minimal_activity(accme_provider_id="7654321")))
+
+    assert Activity.objects.filter(slug="minimal").exists()
+    assert Provider.objects.get().accme_provider_id == ""
+
+
+# --- disclosures -----------------------------------------------------------------------
+
+
+def test_it_publishes_faculty_without_a_disclosure_note(write_json):
+    data = full_activity()
+    for person in data["faculty"]:
+        person["disclosure"] = ""
+        person.pop("relationships")
+
+    import_file(write_json(data))
+
+    activity = Activity.objects.get()
+    assert activity.status == Activity.Status.PUBLISHED
+    assert activity.disclosure_statement().lines == [
+        "Ada Example, MD, MPH has no relevant financial relationships with ineligible companies.",
+        "Ben Sample has no relevant financial relationships with ineligible companies.",
+        "Cleo Check, RN has no relevant financial relationships with ineligible companies.",
+    ]
 
 
 def test_it_keeps_an_uploaded_video_when_an_update_names_no_url(write_json):

@@ -6,8 +6,9 @@ from django.db import transaction
 
 from courses.models import Provider
 from lms.activity_io import ActivityImportError, activities_import
-from lms.demo import demo_activities
+from lms.demo import DEMO_ACCME_PROVIDER_ID, demo_activities
 from lms.models import User
+from lms.roles import coordinator_group_sync
 
 DEMO_PASSWORD = "demo-learner-2026"
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         if not Provider.objects.exists():
             Provider.objects.create(
                 name="Demo Medical School",
+                accme_provider_id=DEMO_ACCME_PROVIDER_ID,
                 contact_email="cme-help@example.org",
                 disclaimer=(
                     "These activities are offered for education only and do not certify "
@@ -52,10 +54,14 @@ class Command(BaseCommand):
                              profession=User.Profession.PHYSICIAN, specialty="Internal medicine")
         staff = self._user("staff@example.org", given_name="Casey", family_name="Morgan",
                            certificate_name="Casey Morgan", degree="MEd",
-                           profession=User.Profession.OTHER, is_staff=True, is_superuser=True)
+                           profession=User.Profession.OTHER, is_staff=True)
+        if staff[1]:
+            # A CME coordinator, as real staff are: the workspace and reports, not the
+            # superuser's whole admin.
+            staff[0].groups.add(coordinator_group_sync())
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(activities)} demo activities."))
         self.stdout.write(f"Demo learner: {_login(*learner)}")
-        self.stdout.write(f"Staff login:  {_login(*staff)}  (admin at /admin/)")
+        self.stdout.write(f"Staff login:  {_login(*staff)}  (CME coordinator: workspace at /staff/authoring/)")
 
     def _user(self, email, **fields):
         """(the demo login, whether it was created now). It is created with the demo
