@@ -239,7 +239,9 @@ def posttest_import_confirm(request, slug):
         return _posttest_page(request, activity, errors=[_error(f"Nothing was imported. {message}", "id_file")],
                               status=400)
     messages.success(request, f"Imported {_questions(len(questions))} from {upload['filename']}.")
-    return redirect("staff:authoring_posttest", slug=activity.slug)
+    # The preview has just shown every question: staff who are content with it go on.
+    step = "staff:authoring_evaluation" if request.POST.get("continue") else "staff:authoring_posttest"
+    return redirect(step, slug=activity.slug)
 
 
 # --- Activities from a JSON file ----------------------------------------------------------

@@ -118,6 +118,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "lms.urls"
+# The post-test editor posts every question and choice of a post-test at once: Django's
+# default of 1,000 fields stops at about 45 questions of 4 choices.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 WSGI_APPLICATION = "lms.wsgi.application"
 
 TEMPLATES = [

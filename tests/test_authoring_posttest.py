@@ -193,6 +193,17 @@ def test_it_creates_the_post_test_with_its_questions_and_choices(client_staff, p
     ]
 
 
+def test_it_saves_a_post_test_of_a_hundred_questions_in_one_page(client_staff, provider):
+    activity = ActivityFactory(status=Activity.Status.DRAFT)
+    questions = [
+        {"text": f"Question {n}?", "choices": [{"text": "Right", "is_correct": True}] + [{"text": f"Wrong {c}"} for c in range(3)]}
+        for n in range(100)
+    ]
+    response = client_staff.post(editor_url(activity), editor_data(questions))
+    assert response.status_code == 302
+    assert PostTest.objects.get(activity=activity).questions.count() == 100
+
+
 def test_it_saves_and_continues_to_the_evaluation_step(client_staff, draft):
     response = client_staff.post(editor_url(draft), editor_data(as_page(draft), action="continue"))
     assert response.status_code == 302
@@ -454,6 +465,16 @@ def test_it_previews_a_gift_file_without_saving_and_imports_it_on_confirmation(c
     assert questions[3].multiple
     page = client_staff.get(response.url).content.decode()
     assert "Imported 2 questions from questions.gift." in page
+
+
+def test_it_goes_on_to_the_evaluation_when_staff_import_and_continue(client_staff, draft):
+    token = token_of(upload(client_staff, draft, GIFT))
+    response = client_staff.post(
+        reverse("staff:authoring_posttest_import_confirm", kwargs={"slug": draft.slug}),
+        {"token": token, "continue": "1"},
+    )
+    assert response.url == reverse("staff:authoring_evaluation", kwargs={"slug": draft.slug})
+    assert draft.posttest.questions.count() == 4
 
 
 def test_it_replaces_the_questions_with_a_moodle_xml_file(client_staff, draft):

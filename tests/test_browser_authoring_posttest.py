@@ -80,7 +80,7 @@ def test_the_question_file_preview_is_accessible(open_page, axe, draft, tmp_path
         page.get_by_role("button", name="Preview the questions").click()
         expect(page.locator("main")).to_contain_text("1 question will be added after the 2 questions")
         checked(page, axe, "authoring-posttest-import-preview", viewport)
-    page.get_by_role("button", name="Import these questions").click()
+    page.get_by_role("button", name="Import and edit them").click()
     expect(page.locator("main")).to_contain_text("Imported 1 question from questions.gift.")
     assert draft.posttest.questions.count() == 3
 
