@@ -95,8 +95,16 @@ def not_yet_visible_warning(activity):
     )
 
 
+class PostTestInlineForm(forms.ModelForm):
+    def has_changed(self):
+        # Django skips an extra inline left at its defaults, and the defaults (75%, unlimited
+        # retakes) are what most activities want: the post-test staff saw would be lost.
+        return self.instance.pk is None or super().has_changed()
+
+
 class PostTestInline(LockedInlineMixin, admin.StackedInline):
     model = PostTest
+    form = PostTestInlineForm
     locked_fields = POSTTEST_LOCKED_FIELDS
     fields = [*POSTTEST_SETTINGS, "questions_link"]
     readonly_fields = ["questions_link"]

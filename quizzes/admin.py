@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from courses.admin import LockedFieldsMixin, LockedInlineMixin, LockedSaveMessageMixin
@@ -144,6 +146,19 @@ class QuestionAdmin(LockedSaveMessageMixin, LockedFieldsMixin, admin.ModelAdmin)
 
     def activity_of(self, question):
         return question.posttest.activity
+
+    def _back_to_posttest(self, request, question, response):
+        # A post-test is written question after question: after a plain save, staff go back
+        # to their post-test, not to the list of every activity's questions.
+        if any(key in request.POST for key in ("_continue", "_addanother", "_saveasnew")):
+            return response
+        return HttpResponseRedirect(reverse("admin:quizzes_posttest_change", args=[question.posttest_id]))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._back_to_posttest(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._back_to_posttest(request, obj, super().response_change(request, obj))
 
 
 class EvaluationQuestionInline(admin.TabularInline):

@@ -395,6 +395,7 @@ def test_it_edits_a_draft_questions_answer_key_in_the_admin(staff_client, provid
     response = staff_client.post(f"/admin/quizzes/question/{question.pk}/change/", data)
 
     assert response.status_code == 302
+    assert response.url == f"/admin/quizzes/posttest/{question.posttest_id}/change/"
     question.refresh_from_db()
     assert question.text == "Rewritten?"
     assert [c.is_correct for c in question.choices.all()] == [False, True]

@@ -91,6 +91,16 @@ def activity_form(activity=None, *, objectives=None, faculty=None, **fields):
     return data
 
 
+def test_it_saves_a_post_test_left_at_its_defaults_in_the_admin(staff_client):
+    data = activity_form()
+    data.update(_inline("posttest", [{
+        "pass_percent": "75", "max_attempts": "", "minutes_between_attempts": 0,
+        "review_after_fail": "score", "review_after_pass": "correct_answers"}]))
+    response = staff_client.post(ADD_URL, data)
+    assert response.status_code == 302, errors_of(response)
+    assert PostTest.objects.get(activity__slug="sepsis-update").pass_percent == 75
+
+
 def errors_of(response):
     return response.context["adminform"].form.errors
 
