@@ -2,6 +2,8 @@
 #   make demo   installs the runtime requirements and serves the demo site on http://127.0.0.1:8000
 #   make test   installs the development requirements too, checks the apps' import layers and
 #               runs the whole test suite on PostgreSQL + Redis
+#   make bench  runs bench/run.py, every page and the certificate path against the machine's
+#               own ceiling, and writes bench/RESULTS.md
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,10 +17,10 @@ PROVIDER_EVENING_UTC ?= 03:30:00
 # these files fail at that evening hour. Add a file here when it gains such a test.
 EVENING_TESTS := tests/test_accessible_viewing.py tests/test_catalog.py tests/test_claim.py \
   tests/test_credit_window.py tests/test_posttest.py tests/test_provider_time.py tests/test_publishing.py \
-  tests/test_live_activity.py
+  tests/test_live_activity.py tests/test_catalog_performance.py
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 
-.PHONY: demo test install install-dev system-packages
+.PHONY: demo test bench install install-dev system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +61,10 @@ test: install-dev
 	@echo "The tests that turn on the provider's day, again at $(PROVIDER_EVENING_UTC) UTC, evening in New York:"
 	$(TEST_ENV) faketime "$$(date -u +%F) $(PROVIDER_EVENING_UTC)" \
 	  $(BIN)/python -m pytest -q -n auto -m "not browser and not worker" $(EVENING_TESTS)
+
+# bench/ builds its data with the models (and bench/burst.py with the test factories), and
+# drives gunicorn with wrk; PostgreSQL and Redis as for the tests.
+bench: install-dev
+	./scripts/system-packages.sh --bench
+	./scripts/services.sh
+	$(BIN)/python bench/run.py

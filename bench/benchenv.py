@@ -1,8 +1,11 @@
 """What every benchmark shares: its own database (`lms_bench`, created if missing) and
-Redis database 13, production-like settings, and the project on the import path.
-Import it before Django is set up."""
+Redis database 13, production-like settings, the project on the import path, and the
+Celery worker processes a benchmark starts, measures and stops. Import it before Django
+is set up."""
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +23,7 @@ os.environ.update(
     # As in production: with DEBUG on, Django keeps every SQL query of a worker in memory.
     DEBUG="false",
 )
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def ensure_database():
@@ -40,6 +44,11 @@ def fresh_database():
     django.setup()
     import redis
     from django.core.management import call_command
+    from django.test import override_settings
+
+    # PBKDF2's million rounds guard real passwords; here they would cost half a second
+    # for each of the benchmark's thousand learners.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
@@ -61,3 +70,57 @@ def bare_render_seconds(certificate, count):
             stylesheets=[stylesheet], font_config=pdf_module._font_config, **pdf_module.PDF_OPTIONS
         )
     return time.perf_counter() - started
+
+
+def worker_start(*arguments):
+    """A Celery worker as the README starts it, in a session of its own so that stopping
+    it reaches its pool processes too."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lms", "worker", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "--loglevel=WARNING", *arguments],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+    )
+
+
+def workers_stop(workers):
+    for worker in workers:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def _group_members(group):
+    """Live processes of a process group (a worker started by worker_start and its pool)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            yield entry, fields
+
+
+def group_cpu_seconds(group):
+    """CPU time (user and system) used so far by the live processes of a process group."""
+    return sum(int(fields[11]) + int(fields[12]) for _, fields in _group_members(group)) / CLOCK_TICKS
+
+
+def group_peak_rss_mb(group):
+    """The largest peak resident set (VmHWM) among the live processes of a process group."""
+    peak = 0
+    for entry, _ in _group_members(group):
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return peak / 1024

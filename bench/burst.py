@@ -1,5 +1,6 @@
-"""A burst of claims through two worker processes: from the first claim to the last
-certificate issued and mailed, against the ideal of the bare render rate times two.
+"""A burst of claims through the single-machine worker: from the first claim to the last
+certificate issued (and mailed), against the ideal of the bare render rate times the
+number of worker processes.
 
 Runs outside the test suite, on PostgreSQL and Redis (started by `make test` or already up):
 
@@ -7,36 +8,47 @@ Runs outside the test suite, on PostgreSQL and Redis (started by `make test` or 
 
 It uses its own database (`lms_bench`) and Redis database 13, like bench/certificates.py.
   1. `claims` learners who have watched, evaluated and passed one activity;
-  2. a bare WeasyPrint render of the same certificate, 60 times, in this process: the
-     machine's own rate;
-  3. `workers` Celery worker processes (concurrency 1 each, one of them running beat, as
-     the README's single-machine command does) are started and warmed up; then every
-     learner claims, from 4 threads, through the same service the claim page calls;
-  4. it reports when the last claim was saved, the last certificate issued and the last
-     e-mail recorded, and the ratio to claims / (bare rate × workers).
+  2. the worker as the README starts it on one machine (`celery -A lms worker -B`, with
+     `--concurrency=workers` pool processes: beat inside, both queues), warmed up;
+  3. a bare WeasyPrint render of the same certificate, 60 times, in this process, the
+     worker idle: the machine's own rate;
+  4. every learner claims, from 4 threads, through the same service the claim page calls;
+  5. it reports when the last claim was saved, the last certificate issued and the last
+     e-mail recorded, the ratio to claims / (bare rate × workers), how many certificates
+     the sweep queued twice, where the machine's CPU went (claims, worker, the rest of
+     the machine) and the worker's peak memory.
+The ideal counts rendering only: the claims (about 8 ms of CPU each, and the database's
+share) and the e-mail tasks run on the same cores, so they are part of what the ratio
+measures.
 """
 
 import argparse
-import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchenv import ROOT, bare_render_seconds, fresh_database  # noqa: E402  (bench/benchenv.py)
+try:  # imported as bench.burst (bench/run.py)
+    from . import benchenv
+except ImportError:  # run as a script
+    import benchenv
 
 BARE_RENDERS = 60
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    arguments = parser.parse_args()
-    claims, worker_count = arguments.claims, arguments.workers
+def machine_cpu_seconds():
+    """CPU time every process of the machine has used since boot (from /proc/stat)."""
+    fields = open("/proc/stat").readline().split()[1:]
+    idle = int(fields[3]) + int(fields[4])
+    return (sum(int(field) for field in fields[:8]) - idle) / benchenv.CLOCK_TICKS
 
-    fresh_database()
+
+def measure(*, claims=1000, workers=2, verbose=False):
+    """{"seconds": first claim to last issued, "ideal_seconds", "ratio", "duplicates":
+    certificates the sweep queued again, "celery_peak_rss_mb", "claims_seconds",
+    "mailed_seconds", "bare_per_s", "claims_cpu_ms": CPU per claim in this process,
+    "worker_cpu_ms": worker CPU per certificate, "bare_cpu_ms", "cpu_ratio", "other_load":
+    CPU the rest of the machine used during the burst, in cores}."""
+    say = print if verbose else (lambda *args: None)
+    benchenv.fresh_database()
     from django.db import close_old_connections
 
     from certificates.models import Certificate
@@ -46,20 +58,10 @@ def main():
 
     ProviderFactory()
     activity = complete_activity()
-    warm_up_learners = [learner_ready_to_claim(activity=activity) for _ in range(worker_count * 2)]
+    warm_up_learners = [learner_ready_to_claim(activity=activity) for _ in range(workers * 2)]
     started = time.perf_counter()
     learners = [learner_ready_to_claim(activity=activity) for _ in range(claims)]
-    print(f"{claims} learners ready to claim in {time.perf_counter() - started:.1f} s")
-
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "lms", "worker", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING",
-             *(["-B"] if number == 0 else [])],
-            cwd=ROOT, env=os.environ.copy(), start_new_session=True,
-        )
-        for number in range(worker_count)
-    ]
+    say(f"{claims} learners ready to claim in {time.perf_counter() - started:.1f} s")
 
     def claim(user):
         try:
@@ -69,48 +71,86 @@ def main():
             close_old_connections()
 
     everything = Certificate.objects.filter(activity=activity)
+    burst = everything.exclude(user__in=warm_up_learners)
+    worker = benchenv.worker_start(f"--concurrency={workers}", "-B")
+    peak_rss = 0.0
+
+    def wait_until(condition, timeout=900):
+        nonlocal peak_rss
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            peak_rss = max(peak_rss, benchenv.group_peak_rss_mb(worker.pid))
+            time.sleep(0.1)
+        raise SystemExit("timed out waiting for the worker")
+
     try:
         for user in warm_up_learners:
             claim(user)
         wait_until(lambda: everything.filter(emailed_at__isnull=False).count() == len(warm_up_learners))
 
-        bare_rate = BARE_RENDERS / bare_render_seconds(everything.first(), BARE_RENDERS)
+        bare_cpu = time.process_time()
+        bare_rate = BARE_RENDERS / benchenv.bare_render_seconds(everything.first(), BARE_RENDERS)
+        bare_cpu = (time.process_time() - bare_cpu) / BARE_RENDERS
 
-        burst = everything.exclude(user__in=warm_up_learners)
+        machine_cpu, worker_cpu = machine_cpu_seconds(), benchenv.group_cpu_seconds(worker.pid)
+        claims_cpu = time.process_time()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(claim, learners))
         claimed = time.perf_counter() - started
+        claims_cpu = time.process_time() - claims_cpu
         wait_until(lambda: burst.filter(state=Certificate.State.ISSUED).count() == claims)
         issued = time.perf_counter() - started
+        worker_cpu = benchenv.group_cpu_seconds(worker.pid) - worker_cpu
+        machine_cpu = machine_cpu_seconds() - machine_cpu
         wait_until(lambda: burst.filter(emailed_at__isnull=False).count() == claims)
         mailed = time.perf_counter() - started
+        peak_rss = max(peak_rss, benchenv.group_peak_rss_mb(worker.pid))
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+        benchenv.workers_stop([worker])
 
-    ideal = claims / (bare_rate * worker_count)
-    duplicates = burst.filter(events__action="requeued").distinct().count()
-    print(f"bare render:            {bare_rate:.1f} certificates/s in this process")
-    print(f"all {claims} claims saved:  {claimed:.1f} s")
-    print(f"last certificate issued: {issued:.1f} s  (ideal {ideal:.1f} s = {claims} / ({bare_rate:.1f}/s x {worker_count}))")
-    print(f"last e-mail recorded:    {mailed:.1f} s")
-    print(f"issued / ideal:          {issued / ideal:.2f}  (goal <= 1.2)")
-    print(f"certificates queued again by the sweep: {duplicates}")
+    ideal = claims / (bare_rate * workers)
+    return {
+        "seconds": issued,
+        "ideal_seconds": ideal,
+        "ratio": issued / ideal,
+        "duplicates": burst.filter(events__action="requeued").distinct().count(),
+        "celery_peak_rss_mb": peak_rss,
+        "claims_seconds": claimed,
+        "mailed_seconds": mailed,
+        "bare_per_s": bare_rate,
+        "bare_cpu_ms": 1000 * bare_cpu,
+        "claims_cpu_ms": 1000 * claims_cpu / claims,
+        "worker_cpu_ms": 1000 * worker_cpu / claims,
+        # What the platform spent per certificate (claim and worker, not the database)
+        # against the bare render, in CPU time: the ratio a machine of its own would
+        # approach, whatever else shares this one.
+        "cpu_ratio": (claims_cpu + worker_cpu) / claims / bare_cpu,
+        # Cores busy with anything but the claims and the worker until the last issue
+        # (PostgreSQL and Redis included, and whatever else shares the machine).
+        "other_load": (machine_cpu - claims_cpu - worker_cpu) / issued,
+    }
 
 
-def wait_until(condition, timeout=900):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise SystemExit("timed out waiting for the workers")
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    arguments = parser.parse_args()
+    claims, workers = arguments.claims, arguments.workers
+    result = measure(claims=claims, workers=workers, verbose=True)
+    print(f"bare render:             {result['bare_per_s']:.1f} certificates/s in this process ({result['bare_cpu_ms']:.1f} ms of CPU each)")
+    print(f"all {claims} claims saved:   {result['claims_seconds']:.1f} s ({result['claims_cpu_ms']:.1f} ms of CPU each in this process)")
+    print(f"last certificate issued: {result['seconds']:.1f} s  (ideal {result['ideal_seconds']:.1f} s = {claims} / ({result['bare_per_s']:.1f}/s x {workers}))")
+    print(f"last e-mail recorded:    {result['mailed_seconds']:.1f} s")
+    print(f"issued / ideal:          {result['ratio']:.2f}  (goal <= 1.2)")
+    print(f"worker CPU:              {result['worker_cpu_ms']:.1f} ms per certificate (render, e-mail, beat and sweep)")
+    print(f"claim + worker CPU / bare render CPU: {result['cpu_ratio']:.2f}")
+    print(f"rest of the machine:     {result['other_load']:.2f} cores busy (database, Redis, anything else running)")
+    print(f"queued again by the sweep: {result['duplicates']}")
+    print(f"worker peak RSS:         {result['celery_peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

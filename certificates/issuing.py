@@ -6,8 +6,11 @@ deliveries are repeated on purpose (a dead worker's messages, the sweep), so eac
 checks the certificate's recorded state before it acts.
 """
 
+import base64
 import datetime
+import json
 import logging
+import time
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -17,6 +20,7 @@ from django.db.models import Q
 from django.db.utils import Error as DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
+from redis.exceptions import RedisError
 
 from . import tasks
 from .models import Certificate, CertificateEvent
@@ -40,6 +44,52 @@ def certificate_queue_render(*, certificate_id):
         Certificate.objects.filter(pk=certificate_id, state=Certificate.State.PENDING).update(
             queue_error=f"The task broker was unreachable at {timezone.now():%Y-%m-%d %H:%M:%S %Z}: {exc}"[:2000]
         )
+
+
+def certificates_held_by_broker():
+    """{task name: ids of the certificates it is queued for} for every message the broker
+    still holds: waiting in a queue, or delivered to a worker within the visibility
+    timeout (a worker is rendering it, or holds it prefetched). Such work is not lost,
+    however long it has waited: during a burst the queue is simply long. A message
+    delivered longer ago than the timeout counts as lost (its worker died; Redis hands
+    it out again). None when there is no way to tell: tasks run in-process, the broker
+    is not Redis, or it does not answer."""
+    app = tasks.render_certificate.app
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_read() as broker:
+            channel = broker.default_channel
+            if not hasattr(channel, "unacked_index_key"):
+                return None
+            client = channel.client
+            with client.pipeline(transaction=False) as pipe:
+                for queue in app.conf.task_queues:
+                    for priority in channel.priority_steps:
+                        pipe.lrange(channel._q_for_pri(queue.name, priority), 0, -1)
+                waiting = [json.loads(raw) for found in pipe.execute() for raw in found]
+            delivered = client.zrange(
+                channel.unacked_index_key, time.time() - channel.visibility_timeout, "+inf", byscore=True
+            )
+            in_hand = []
+            if delivered:
+                in_hand = [json.loads(raw)[0] for raw in client.hmget(channel.unacked_key, delivered) if raw]
+    except (BrokerUnreachable, RedisError, OSError) as exc:
+        log.warning("could not read the task queues: %s", exc)
+        return None
+    held = {}
+    for message in waiting + in_hand:
+        try:
+            body = message["body"]
+            if message["properties"].get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            args = json.loads(body)[0]
+            task = message["headers"]["task"]
+        except (KeyError, TypeError, IndexError, ValueError):
+            continue  # not a task message of this project: nothing of ours to find in it
+        if args:
+            held.setdefault(task, set()).add(args[0])
+    return held
 
 
 def certificate_queue_email(*, certificate_id):

@@ -1,6 +1,7 @@
 """WeasyPrint rendering, with the fonts and stylesheet prepared once per process."""
 
 import base64
+import functools
 import mimetypes
 from pathlib import Path
 
@@ -53,22 +54,34 @@ def stored_image_data_uri(name):
     fetches no URL (a presigned one would expire; /media/ is not served)."""
     if not name:
         return ""
-    kind = mimetypes.guess_type(name)[0] or "image/png"
-    # Opened without asking first whether it exists: on S3 that question is a round trip.
+    # Where the storage keeps files is part of the key: another MEDIA_ROOT or bucket
+    # holds other files under the same names.
+    place = (getattr(default_storage, "bucket_name", ""), str(getattr(default_storage, "location", "")))
     try:
-        with default_storage.open(name, "rb") as image:
-            return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
+        return _stored_image_data_uri(name, place)
     except FileNotFoundError:
         return ""
 
 
+# Kept per process: a stored name is never written over (a new upload gets a new name),
+# so the provider's logo and signature are read once, not twice per certificate (on S3,
+# two round trips). A missing file raises, and lru_cache keeps no exception.
+@functools.lru_cache(maxsize=16)
+def _stored_image_data_uri(name, place):
+    kind = mimetypes.guess_type(name)[0] or "image/png"
+    # Opened without asking first whether it exists: on S3 that question is a round trip.
+    with default_storage.open(name, "rb") as image:
+        return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
+
+
 def certificate_html(certificate):
+    verification_url = certificate.get_verification_url()
     return render_to_string(
         "certificates/certificate_pdf.html",
         {
             "certificate": certificate,
-            "verification_url": certificate.get_verification_url(),
-            "qr_code": qr_data_uri(certificate.get_verification_url()),
+            "verification_url": verification_url,
+            "qr_code": qr_data_uri(verification_url),
             "logo": stored_image_data_uri(certificate.provider_logo),
             "signature": stored_image_data_uri(certificate.provider_signature),
         },
@@ -77,3 +90,9 @@ def certificate_html(certificate):
 
 def certificate_pdf(certificate):
     return html_to_pdf(certificate_html(certificate), stylesheet="certificate.css")
+
+
+def renderer_warm():
+    """Load what every render needs (fonts, the certificate stylesheet, WeasyPrint's own
+    caches) by rendering a page once, so a worker's first certificate is not the slow one."""
+    html_to_pdf('<html lang="en"><title>-</title><p class="name">-</p></html>', stylesheet="certificate.css")

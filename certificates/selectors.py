@@ -1,10 +1,10 @@
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import ExtractYear
 
 from .models import Certificate
 
@@ -14,6 +14,8 @@ class TranscriptYear:
     year: int
     credits: Decimal = Decimal("0")
     hours: Decimal = Decimal("0")
+    count: int = 0
+    # The year's certificates a page or file lists, which may be fewer than `count`.
     certificates: list = field(default_factory=list)
 
 
@@ -25,26 +27,58 @@ class Transcript:
     count: int
 
 
-def transcript_of(*, user, start=None, end=None):
-    """The learner's valid certificates, newest first, with totals per calendar year of
-    completion and overall; `start`/`end` (inclusive dates) select a renewal period."""
+# What a transcript row shows: the date, title, credit and number of a certificate.
+TRANSCRIPT_ROW_FIELDS = ("number", "completed_on", "activity_title", "kind", "credits_claimed", "hours")
+
+
+def transcript_certificates(*, user, start=None, end=None):
+    """The learner's certificates that stand, newest first; `start`/`end` (inclusive
+    dates of completion) select a renewal period."""
     certificates = Certificate.objects.standing().filter(user=user)
     if start:
         certificates = certificates.filter(completed_on__gte=start)
     if end:
         certificates = certificates.filter(completed_on__lte=end)
-    years = OrderedDict()
-    for certificate in certificates.order_by("-completed_on", "-pk"):
-        year = years.setdefault(certificate.completed_on.year, TranscriptYear(certificate.completed_on.year))
-        year.certificates.append(certificate)
-        year.credits += certificate.credits_claimed or 0
-        year.hours += certificate.hours or 0
-    return Transcript(
-        years=list(years.values()),
-        credits=sum((y.credits for y in years.values()), Decimal("0")),
-        hours=sum((y.hours for y in years.values()), Decimal("0")),
-        count=sum(len(y.certificates) for y in years.values()),
+    return certificates.order_by("-completed_on", "-pk")
+
+
+def transcript_of(*, user, start=None, end=None):
+    """The totals of the learner's transcript per calendar year of completion, newest
+    first, and overall, summed by the database over every certificate that stands in
+    the period (see transcript_certificates), however many. The years list none of
+    them: transcript_listing places the ones a page shows."""
+    rows = (
+        transcript_certificates(user=user, start=start, end=end)
+        .order_by()
+        .annotate(year=ExtractYear("completed_on"))
+        .values("year")
+        .annotate(credits=Sum("credits_claimed"), hours=Sum("hours"), count=Count("pk"))
+        .order_by("-year")
     )
+    years = [
+        TranscriptYear(
+            year=row["year"],
+            credits=row["credits"] or Decimal("0"),
+            hours=row["hours"] or Decimal("0"),
+            count=row["count"],
+        )
+        for row in rows
+    ]
+    return Transcript(
+        years=years,
+        credits=sum((year.credits for year in years), Decimal("0")),
+        hours=sum((year.hours for year in years), Decimal("0")),
+        count=sum(year.count for year in years),
+    )
+
+
+def transcript_listing(*, transcript, certificates):
+    """`certificates` (newest first, as transcript_certificates gives them) placed in
+    their years of `transcript`; returns the years that list any."""
+    years = {year.year: year for year in transcript.years}
+    for certificate in certificates:
+        years[certificate.completed_on.year].certificates.append(certificate)
+    return [year for year in transcript.years if year.certificates]
 
 
 def certificate_to_verify(*, number):

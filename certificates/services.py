@@ -9,13 +9,15 @@ from django.utils import timezone
 from courses.models import Provider
 from courses.services import participation_mark_completed
 
-from .issuing import EMAIL_LEASE, certificate_queue_email, certificate_queue_render
+from . import tasks
+from .issuing import EMAIL_LEASE, certificate_queue_email, certificate_queue_render, certificates_held_by_broker
 from .models import Certificate, CertificateEvent
 from .rules import claimable_credit_is_valid, claimable_credit_message, credit_gate
 
 # A certificate waits in the queue behind the claims before it; past this it is assumed
-# lost (a worker killed with its messages in hand, a broker restarted without its data).
-# Queuing it again is harmless: rendering twice issues it once.
+# lost (a worker killed with its messages in hand, a broker restarted without its data)
+# unless the broker still holds its message. Queuing it again is harmless: rendering
+# twice issues it once.
 STUCK_AFTER = datetime.timedelta(seconds=60)
 # An e-mail normally leaves within a second of the certificate being issued.
 EMAIL_STUCK_AFTER = datetime.timedelta(seconds=30)
@@ -178,27 +180,38 @@ def certificates_sweep(*, now=None, recovering=False):
     beat, and at once when a worker starts (it may be replacing one that died).
 
     - pending certificates whose rendering could not be queued (the broker was down), or
-      that have waited longer than STUCK_AFTER (or any time at all, when `recovering`);
-    - issued certificates whose e-mail has not gone out after EMAIL_STUCK_AFTER and is not
-      being sent right now.
+      that have waited longer than STUCK_AFTER (or any time at all, when `recovering`)
+      and whose message the broker no longer holds: a long queue during a burst is work
+      in progress, and queuing it again would only add a second delivery behind it;
+    - issued certificates whose e-mail has not gone out after EMAIL_STUCK_AFTER, is not
+      being sent right now and is not waiting in the mail queue.
 
     Returns (renders queued, e-mails queued). Repeating it is harmless: rendering and
     mailing each happen once however often they are queued.
     """
     now = now or timezone.now()
     pending = Certificate.objects.filter(state=Certificate.State.PENDING)
-    if not recovering:
-        pending = pending.filter(~Q(queue_error="") | Q(state_changed_at__lt=now - STUCK_AFTER))
-    stuck = Certificate.objects.filter(pk__in=list(pending.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH]))
-    renders = certificates_requeue(certificates=stuck, note="Swept: queued again.")
     unsent = Certificate.objects.filter(
         Q(email_sending_since__isnull=True) | Q(email_sending_since__lt=now - EMAIL_LEASE),
         state=Certificate.State.ISSUED,
         emailed_at__isnull=True,
     )
     if not recovering:
+        pending = pending.filter(~Q(queue_error="") | Q(state_changed_at__lt=now - STUCK_AFTER))
         unsent = unsent.filter(state_changed_at__lt=now - EMAIL_STUCK_AFTER)
-    emails = list(unsent.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    pending = list(pending.order_by("pk").values_list("pk", "queue_error"))
+    unsent = list(unsent.order_by("pk").values_list("pk", flat=True))
+    # The queues are read only when something looks stuck (reading them scans them), and
+    # not when recovering: a worker that starts may replace one that died with messages
+    # in hand, which Redis holds until the visibility timeout.
+    held = {} if recovering or not (pending or unsent) else certificates_held_by_broker() or {}
+    renders_held = held.get(tasks.render_certificate.name, set())
+    stuck = [pk for pk, queue_error in pending if queue_error or pk not in renders_held][:SWEEP_BATCH]
+    renders = certificates_requeue(
+        certificates=Certificate.objects.filter(pk__in=stuck), note="Swept: queued again."
+    )
+    emails_held = held.get(tasks.email_certificate_ready.name, set())
+    emails = [pk for pk in unsent if pk not in emails_held][:SWEEP_BATCH]
     for certificate_id in emails:
         certificate_queue_email(certificate_id=certificate_id)
     return renders, len(emails)

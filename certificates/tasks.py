@@ -6,12 +6,12 @@ and Redis hands a message held longer than the timeout to a second worker.
 """
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
 from courses.models import provider_in_use
 
-from . import issuing, services
+from . import issuing, pdf, services
 
 MAX_RETRIES = 5
 # 1, 2, 4, 8, 16, 16 … s: a storage or database hiccup gets half a minute to pass (with
@@ -56,3 +56,10 @@ def sweep_when_a_worker_starts(sender, **kwargs):
     # A worker that starts may be replacing one killed with messages in hand, which Redis
     # returns only after the visibility timeout: queue their work again now.
     sweep_certificates.delay(recovering=True)
+
+
+@worker_process_init.connect
+def prepare_to_render(**kwargs):
+    # Each pool process loads the fonts and stylesheet before its first task, so the first
+    # learner of a fresh worker does not wait for them.
+    pdf.renderer_warm()

@@ -4,9 +4,11 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
+from courses.cache import cache_key, shared_page
 from courses.selectors import activity_for_learner
 from courses.serving import presigned_redirect
 
+from .cache import verify_version_key
 from .forms import ClaimForm
 from .models import Certificate, certificate_number_normalise
 from .rules import credit_gate
@@ -105,6 +107,17 @@ def verify(request, number):
     canonical = certificate_number_normalise(number)
     if canonical and canonical != number:
         return redirect("certificates:verify", number=canonical)
+    # Boards check the same certificates again and again: the page is shared until the
+    # certificate changes (certificates.cache).
+    return shared_page(
+        request,
+        key=cache_key("verify-page", number),
+        version_key=verify_version_key(number=number),
+        render=lambda: _verify_page(request, number),
+    )
+
+
+def _verify_page(request, number):
     certificate = certificate_to_verify(number=number)
     if certificate is None:
         return _verify_form_page(request, number=number, error=NOT_FOUND, status=404)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
@@ -200,12 +201,25 @@ class Activity(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by courses.search, on PostgreSQL only (always null on SQLite); its GIN index is
+    # made by migration 0012 there alone, as SQLite has no GIN to declare it with.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ActivityQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "activities"
         ordering = ["-release_date", "title"]
+        indexes = [
+            # The catalog: published activities released by today, newest first, each
+            # page a walk down this index; the termination date answers the credit
+            # filter and the count from the index alone.
+            models.Index(
+                fields=["-release_date", "title", "id", "termination_date"],
+                condition=models.Q(status=ActivityStatus.PUBLISHED),
+                name="activity_catalog_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(termination_date__gte=models.F("release_date")),

@@ -1,33 +1,43 @@
 from decimal import Decimal
 from itertools import groupby
 
-from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import BooleanField, DateTimeField, Exists, OuterRef, Prefetch, Q, Value
 from django.http import Http404
+from django.utils.formats import date_format
 
 from .hooks import page_relations
 from .models import Activity, FacultyRole, Participation, SavedActivity
 from .rules import CreditWindow, activity_credit_window, assessment_locked
+from .search import SEARCH_CONFIG, stores_search_vector
+from .statements import ama_credits
 
 SEARCH_FIELDS = ["title", "description", "objectives__text", "faculty__person__name"]
 
 
-def _matching(query):
-    """Activities whose title, description, objectives or faculty match `query`, as a
-    subquery of ids (searching across the joined rows would repeat activities)."""
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
+def _matching(activities, query):
+    """`activities` whose title, description, objectives or faculty match `query`."""
+    if stores_search_vector():
+        from django.contrib.postgres.search import SearchQuery
 
-        return (
-            Activity.objects.annotate(search=SearchVector(*SEARCH_FIELDS, config="english"))
-            .filter(search=SearchQuery(query, config="english", search_type="websearch"))
-            .values("pk")
+        # The stored vector (courses.search), read through its GIN index by the page and
+        # the count alike.
+        return activities.filter(
+            search_vector=SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
         )
-    # Elsewhere (SQLite): every word must appear in one of the fields.
+    # Elsewhere (SQLite): every word must appear in one of the fields, matched in a
+    # subquery of ids (searching across the joined rows would repeat activities).
     condition = Q()
     for word in query.split():
         condition &= Q(*(Q(**{f"{field}__icontains": word}) for field in SEARCH_FIELDS), _connector=Q.OR)
-    return Activity.objects.filter(condition).values("pk")
+    return activities.filter(pk__in=Activity.objects.filter(condition).values("pk"))
+
+
+# What a catalog card reads: the description and the stored search vector, the largest
+# columns of the row, stay in the database.
+CARD_FIELDS = (
+    "slug", "title", "status", "release_date", "termination_date", "credits",
+    "estimated_minutes", "series__title",
+)
 
 
 def catalog_activities(*, query="", credit="", series=None, credits="", at=None):
@@ -41,22 +51,48 @@ def catalog_activities(*, query="", credit="", series=None, credits="", at=None)
     if credits:
         activities = activities.filter(credits=Decimal(credits))
     if query:
-        activities = activities.filter(pk__in=_matching(query))
-    return activities.select_related("series").order_by("-release_date", "title", "pk")
+        activities = _matching(activities, query)
+    return (
+        activities.select_related("series")
+        .only(*CARD_FIELDS)
+        .order_by("-release_date", "title", "pk")
+    )
+
+
+def catalog_cards(*, activities, at=None):
+    """What each of `activities` shows on its catalog card, as plain display strings
+    (a card is read 20 times a page: nothing is left for the template to look up), in
+    groups by month of release, newest first."""
+    groups = []
+    for month, items in groupby(activities, key=lambda a: a.release_date.replace(day=1)):
+        cards = []
+        for activity in items:
+            window = activity_credit_window(activity, at=at)
+            if window == CreditWindow.OPEN:
+                badge = ("badge-open", f"Credit available until {date_format(activity.termination_date, 'M j, Y')}")
+            elif window == CreditWindow.EXPIRED:
+                badge = ("badge-expired", f"Credit ended {date_format(activity.termination_date, 'M j, Y')}")
+            else:
+                badge = ("badge-info", window.label)
+            cards.append({
+                "pk": activity.pk,
+                "slug": activity.slug,
+                "title": activity.title,
+                "url": activity.get_absolute_url(),
+                "series": activity.series.title if activity.series else "",
+                "credits": ama_credits(activity.credits),
+                "minutes": activity.estimated_minutes,
+                "badge_class": badge[0],
+                "badge": badge[1],
+            })
+        groups.append({"label": f"{date_format(month, 'F Y')} recordings", "cards": cards})
+    return groups
 
 
 def with_windows(activities, *, at=None):
     for activity in activities:
         activity.window = activity_credit_window(activity, at=at)
     return activities
-
-
-def catalog_groups(*, activities):
-    """A page of activities grouped by month of release, newest first."""
-    return [
-        {"month": month, "activities": list(items)}
-        for month, items in groupby(activities, key=lambda a: a.release_date.replace(day=1))
-    ]
 
 
 class LearnerState:
@@ -66,29 +102,34 @@ class LearnerState:
     LABELS = {NOT_STARTED: "Not started", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
 
 
+def learner_marks_of(*, user, activity_ids):
+    """`user`'s own marks on each of `activity_ids`: {id: (LearnerState, saved)}, in one
+    query. Anyone not signed in has none."""
+    if not user.is_authenticated:
+        return {}
+    started = Participation.objects.filter(user=user, activity_id__in=activity_ids).values_list(
+        "activity_id", "completed_at", Value(False, output_field=BooleanField())
+    )
+    saved = SavedActivity.objects.filter(user=user, activity_id__in=activity_ids).order_by().values_list(
+        "activity_id", Value(None, output_field=DateTimeField()), Value(True, output_field=BooleanField())
+    )
+    marks = {pk: (LearnerState.NOT_STARTED, False) for pk in activity_ids}
+    for pk, completed_at, is_saved in started.union(saved, all=True):
+        state, was_saved = marks[pk]
+        if is_saved:
+            marks[pk] = (state, True)
+        else:
+            marks[pk] = (LearnerState.IN_PROGRESS if completed_at is None else LearnerState.COMPLETED, was_saved)
+    return marks
+
+
 def learner_marks(*, user, activities):
-    """Set `learner_state` and `saved` on each of `activities` for `user`, in two queries."""
+    """Set `learner_state` and `saved` on each of `activities` for `user`, in one query."""
     if not user.is_authenticated:
         return activities
-    ids = [activity.pk for activity in activities]
-    completed = dict(
-        Participation.objects.filter(user=user, activity_id__in=ids).values_list(
-            "activity_id", "completed_at"
-        )
-    )
-    saved = set(
-        SavedActivity.objects.filter(user=user, activity_id__in=ids).values_list("activity_id", flat=True)
-    )
+    marks = learner_marks_of(user=user, activity_ids=[activity.pk for activity in activities])
     for activity in activities:
-        if activity.pk not in completed:
-            state = LearnerState.NOT_STARTED
-        elif completed[activity.pk] is None:
-            state = LearnerState.IN_PROGRESS
-        else:
-            state = LearnerState.COMPLETED
-        activity.learner_state = state
-        activity.learner_state_label = LearnerState.LABELS[state]
-        activity.saved = activity.pk in saved
+        activity.learner_state, activity.saved = marks[activity.pk]
     return activities
 
 
@@ -100,23 +141,24 @@ def saved_activities_of(*, user):
     ]
 
 
-def activity_for_learner(*, slug, user):
+def activity_for_learner(*, slug, user, page=True):
     """The activity as `user` may see it, with its credit window as `window`: drafts and
-    unreleased ones only for staff (Http404 for anyone else).
+    unreleased ones only for staff (Http404 for anyone else). `page=False` leaves out the
+    objectives, resources and faculty, which only the activity page shows: the steps after
+    it (watch, post-test) then take one query.
 
     Archived activities stay reachable (learners' certificates and transcripts link to
     them) and say so; credit_window ARCHIVED takes away every way to start or claim.
     """
-    try:
-        activity = (
-            Activity.objects.select_related("series", "recording", *page_relations())
-            .prefetch_related(
-                "objectives",
-                "resources",
-                Prefetch("faculty", queryset=FacultyRole.objects.select_related("person")),
-            )
-            .get(slug=slug)
+    activities = Activity.objects.select_related("series", "recording", *page_relations())
+    if page:
+        activities = activities.prefetch_related(
+            "objectives",
+            "resources",
+            Prefetch("faculty", queryset=FacultyRole.objects.select_related("person")),
         )
+    try:
+        activity = activities.get(slug=slug)
     except Activity.DoesNotExist:
         raise Http404("No such activity.") from None
     window = activity_credit_window(activity)

@@ -6,23 +6,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .cache import CATALOG_VERSION, cache_key, shared_page, versioned
 from .forms import CatalogFilterForm
 from .media import media_origins, media_type
-from .models import Activity, SavedActivity
+from .models import Activity, SavedActivity, provider_today
 from .rules import CreditWindow, recording_requirement_met, viewing_accommodation_of
 from .selectors import (
     activity_for_learner,
     catalog_activities,
-    catalog_groups,
-    learner_marks,
+    catalog_cards,
+    learner_marks_of,
     participation_of,
-    with_windows,
 )
 from .serving import presigned_redirect
+from .templatetags.card_foot import card_foot_html
 from .services import (
     ViewingReportError,
     ViewingSessionRefused,
@@ -35,9 +40,38 @@ from .services import (
 from .viewing import MAX_PLAYBACK_RATE, PLAYBACK_RATES, recording_viewing
 
 CATALOG_PAGE_SIZE = 20
+CARD_FOOT = re.compile(r"<!--card-foot:(\d+)-->")
 
 
 def catalog(request):
+    day = provider_today()
+    query = sorted(request.GET.lists())
+    return shared_page(
+        request,
+        key=cache_key("catalog-page", day, query),
+        version_key=CATALOG_VERSION,
+        render=lambda: _catalog_page(request, day=day, query=query),
+    )
+
+
+def _catalog_page(request, *, day, query):
+    listing = versioned(
+        key=cache_key("catalog-listing", day, query),
+        version_key=CATALOG_VERSION,
+        build=lambda: _catalog_listing(request),
+    )
+    feet = _card_feet(request, listing) if request.user.is_authenticated else {}
+    results = CARD_FOOT.sub(lambda match: feet.get(int(match[1]), ""), listing["results"])
+    return render(
+        request,
+        "courses/catalog.html",
+        {"listing": listing, "results": mark_safe(results)},
+    )
+
+
+def _catalog_listing(request):
+    """The part of a catalog page every visitor shares, as HTML kept in the cache: the
+    filters as given, the count and the page of cards."""
     form = CatalogFilterForm(request.GET or None, activities=Activity.objects.visible())
     filters = form.filters()
     activities = catalog_activities(
@@ -47,19 +81,41 @@ def catalog(request):
         credits=filters.get("credits", ""),
     )
     page = Paginator(activities, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = learner_marks(user=request.user, activities=with_windows(list(page)))
-    params = form.params()
-    return render(
-        request,
-        "courses/catalog.html",
-        {
-            "form": form,
-            "filtered": bool(params),
-            "params": urlencode(params),
-            "page": page,
-            "groups": catalog_groups(activities=shown),
+    params = urlencode(form.params())
+    context = {"form": form, "filtered": bool(params), "params": params, "page": page}
+    groups = catalog_cards(activities=list(page))
+    return {
+        "filters": render_to_string("courses/_catalog_filters.html", context),
+        "results": render_to_string(
+            "courses/_catalog_results.html",
+            {**context, "count": page.paginator.count, "groups": groups},
+        ),
+        "errors": bool(form.errors),
+        "params": params,
+        # What the learner's own part of each card names: its title and save URL.
+        "cards": {
+            card["pk"]: (card["title"], reverse("courses:save", kwargs={"slug": card["slug"]}))
+            for group in groups
+            for card in group["cards"]
         },
-    )
+    }
+
+
+def _card_feet(request, listing):
+    """The signed-in learner's status and save button of each card, by activity id."""
+    marks = learner_marks_of(user=request.user, activity_ids=list(listing["cards"]))
+    csrf_token, next_url = get_token(request), request.get_full_path()
+    return {
+        pk: card_foot_html(
+            state=marks[pk][0],
+            saved=marks[pk][1],
+            title=title,
+            save_url=save_url,
+            csrf_token=csrf_token,
+            next_url=next_url,
+        )
+        for pk, (title, save_url) in listing["cards"].items()
+    }
 
 
 def activity_page_context(*, request, activity, preview=False):
@@ -81,6 +137,16 @@ def activity_page_context(*, request, activity, preview=False):
 
 
 def activity_detail(request, slug):
+    # Anonymous visitors share the page of the day; learners see their own progress on it.
+    return shared_page(
+        request,
+        key=cache_key("activity-page", provider_today(), slug),
+        version_key=CATALOG_VERSION,
+        render=lambda: _activity_page(request, slug),
+    )
+
+
+def _activity_page(request, slug):
     activity = activity_for_learner(slug=slug, user=request.user)
     return render(
         request, "courses/activity_detail.html", activity_page_context(request=request, activity=activity)
@@ -128,7 +194,7 @@ def transcript(request, slug):
 
 @login_required
 def watch(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user)
+    activity = activity_for_learner(slug=slug, user=request.user, page=False)
     participation = participation_of(user=request.user, activity=activity)
     if participation is None and activity.window == CreditWindow.EXPIRED:
         return _watch_without_credit(request, activity)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from courses.models import Activity, FacultyRole, LearningObjective, Person, Recording, provider_today
 from courses.rules import activity_date_problems, credit_window, objectives_problems
+from courses.search import activity_search_refresh
 from courses.selectors import activity_assessment_locked, activity_for_learner
 from courses.views import activity_page_context
 from quizzes.models import Evaluation, EvaluationQuestion
@@ -293,6 +294,8 @@ def _objectives_save(*, activity, texts):
     LearningObjective.objects.bulk_create(
         LearningObjective(activity=activity, order=order, text=text) for order, text in enumerate(texts)
     )
+    # bulk_create sends no save signals, which keep the search vector current elsewhere.
+    activity_search_refresh(activity_ids=[activity.pk])
 
 
 @authoring_required

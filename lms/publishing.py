@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from django.utils.text import slugify
 
+from courses.cache import catalog_changed
 from courses.models import Activity, FacultyRole, Recording, SavedActivity, provider_today
 from courses.rules import (
     activity_content_problems,
@@ -118,6 +119,7 @@ def activity_publish(*, activity):
     if not problems:
         Activity.objects.filter(pk=activity.pk).update(status=Activity.Status.PUBLISHED)
         activity.status = Activity.Status.PUBLISHED
+        catalog_changed()
     return problems
 
 
@@ -129,12 +131,14 @@ def activity_unpublish(*, activity):
         status=Activity.Status.DRAFT
     )
     activity.status = Activity.Status.DRAFT
+    catalog_changed()
 
 
 def activity_archive(*, activity):
     """Take `activity` out of the catalog. Its certificates and transcripts stay valid."""
     Activity.objects.filter(pk=activity.pk).update(status=Activity.Status.ARCHIVED)
     activity.status = Activity.Status.ARCHIVED
+    catalog_changed()
 
 
 def _free_slug(base):

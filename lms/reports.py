@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
 
 from django.db.models import (
     Count,
@@ -20,7 +21,14 @@ from django.shortcuts import get_object_or_404
 from certificates.models import Certificate
 from courses.models import Activity, Participation
 from quizzes.models import Attempt, Evaluation, EvaluationResponse
-from quizzes.selectors import evaluation_summary
+from quizzes.selectors import (
+    EVALUATION_SCALES,
+    evaluation_answer_counts,
+    evaluation_texts,
+    evaluation_summary,
+)
+
+from .models import User
 
 SCORE_BAND_WIDTH = 10
 
@@ -150,41 +158,91 @@ def activity_report(*, slug):
     )
 
 
+# Rows a server-side cursor fetches at a time: exports hold one chunk, not the whole file.
+EXPORT_CHUNK_ROWS = 2000
+
+
 def activity_completions(*, activity):
     """Every certificate of the activity, revoked ones included (the state says so), in
-    the order they were earned."""
-    return (
+    the order they were earned, as rows of the completions export: number, learner's
+    name, e-mail, degree, profession, completion date, credit type, amount, state."""
+    professions = dict(User.Profession.choices)
+    rows = (
         Certificate.objects.filter(activity=activity)
-        .select_related("user")
         .order_by("completed_on", "pk")
+        .values_list(
+            "number", "learner_name", "user__email", "learner_degree", "user__profession",
+            "completed_on", "kind", "credits_claimed", "hours", "state",
+        )
     )
+    for number, name, email, degree, profession, completed_on, kind, credits, hours, state in rows.iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    ):
+        yield [
+            number, name, email, degree, professions.get(profession, profession),
+            completed_on.isoformat(), Certificate.Kind(kind).label,
+            certificate_amount(kind=kind, credits_claimed=credits, hours=hours),
+            Certificate.State(state).label,
+        ]
 
 
 def pars_completions(*, start, end):
     """Completions to report to the ACCME (PARS) for `start`..`end` (inclusive dates of
     completion): AMA credit certificates that stand, of learners who consented to share
-    them with boards."""
-    return (
+    them with boards; as rows of the PARS export: activity ID, completion date, first
+    and last name, birth month and day, licence state and number, NPI, certifying board,
+    board ID, credits."""
+    rows = (
         Certificate.objects.standing()
         .filter(
             completed_on__range=(start, end),
             kind=Certificate.Kind.AMA_CREDIT,
             user__share_with_boards=True,
         )
-        .select_related("user", "activity")
         .order_by("completed_on", "activity__slug", "pk")
+        .values_list(
+            "activity__accme_activity_id", "activity__slug", "completed_on",
+            "user__given_name", "user__family_name", "user__birth_month", "user__birth_day",
+            "user__licence_state", "user__licence_number", "user__npi",
+            "user__certifying_board", "user__board_id", "credits_claimed",
+        )
     )
+    for recorded, slug, completed_on, *learner in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        yield [accme_activity_id(recorded=recorded, slug=slug), completed_on.isoformat(), *learner]
 
 
-def accme_activity_id(activity):
-    # An activity without its PARS ID yet still exports under its stable slug, which
-    # staff can map by hand rather than lose the completion.
-    return activity.accme_activity_id or activity.slug
+def evaluation_rows(*, activity):
+    """The evaluation export: per question (numbered from 1), a row per answer of its
+    scale with the count, then a row per free-text answer or comment, without who wrote
+    it. Nothing when the activity has no evaluation."""
+    evaluation = Evaluation.objects.filter(activity=activity).first()
+    if evaluation is None:
+        return
+    counts = evaluation_answer_counts(evaluation=evaluation)
+    texts = groupby(
+        evaluation_texts(evaluation=evaluation).iterator(chunk_size=EXPORT_CHUNK_ROWS),
+        key=lambda row: row[0],
+    )
+    # Both come in the form's order of questions: the texts are walked alongside.
+    pending = next(texts, None)
+    for number, question in enumerate(evaluation.questions.all(), start=1):
+        for value, label in EVALUATION_SCALES[question.kind]:
+            yield [number, question.text, question.kind, label, counts[question.pk, value], ""]
+        if pending is not None and pending[0] == question.pk:
+            for _, text in pending[1]:
+                yield [number, question.text, question.kind, "", "", text]
+            pending = next(texts, None)
 
 
-def certificate_amount(certificate):
+def accme_activity_id(*, recorded, slug):
+    """The activity's ID in PARS: the one staff recorded, or else its slug. An activity
+    without its PARS ID yet still exports under its stable slug, which staff can map by
+    hand rather than lose the completion."""
+    return recorded or slug
+
+
+def certificate_amount(*, kind, credits_claimed, hours):
     """What a certificate certifies, as a number: credits claimed or hours."""
-    if certificate.kind == Certificate.Kind.PARTICIPATION:
-        return certificate.hours
-    return certificate.credits_claimed
-
+    if kind == Certificate.Kind.PARTICIPATION:
+        return hours
+    return credits_claimed

@@ -335,14 +335,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # about 100 s; tests lower both to see a redelivery quickly).
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # A worker that consumes both queues takes a certificate before any e-mail (the queues
+    # in CELERY_TASK_QUEUES order): in a burst of claims, learners get their certificates
+    # first and the e-mails right after, instead of every render waiting behind a mail task.
+    "queue_order_strategy": "priority",
     # An unreachable broker answers a claim's enqueue within seconds, not a TCP timeout.
     "socket_connect_timeout": 3,
     "socket_timeout": 10,
 }
 # Periodic work runs on Celery beat, inside the product: `celery -A lms worker -B` on a
 # single machine, or one `celery -A lms beat` beside the workers (README). The sweep is
-# short and on the mail queue, so it is not stuck behind a backlog of renders; a sweep
-# that could not run in time is dropped, as the next one is seconds away.
+# short and on the mail queue: a mail worker runs it at once, a worker that also renders
+# once the renders queued before it are done. A sweep that could not run in time is
+# dropped, as the next one is seconds away.
 CERTIFICATE_SWEEP_SECONDS = env_int("CERTIFICATE_SWEEP_SECONDS", 10)
 # How often a render that fails (storage, database) is tried again before the certificate
 # is marked failed for staff to re-run.
@@ -368,17 +373,23 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
-# The cache holds allauth's rate limits (failed logins, password resets, ...). Each process
-# has a memory of its own, so with more than one process only Redis counts every attempt;
-# the embedded default is a single process, where local memory counts them all.
+# The cache holds allauth's rate limits (failed logins, password resets, ...), the pages
+# every anonymous visitor shares (courses.cache) and sessions. Each process has a memory
+# of its own, so with more than one process only Redis counts every attempt; the
+# embedded default is a single process, where local memory counts them all.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "lms.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lms",
+            # A Redis that hangs costs a request at most this long per call, not a worker.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
+    # Sessions are read from Redis on every request and written through to the database,
+    # so they survive a Redis flush or restart.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

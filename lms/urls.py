@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -30,3 +32,10 @@ urlpatterns = [
 
 # No /media/ route, not even with DEBUG: stored files (certificate PDFs, recordings,
 # captions) leave only through the views that check who may see them.
+
+# bench/run.py measures every page against a bare "ok" view served through this same
+# stack; it exists only in the gunicorn the bench starts.
+if os.environ.get("LMS_BENCH_BARE_VIEW") == "1":
+    from bench.bareview import urlpatterns as bench_urlpatterns
+
+    urlpatterns += bench_urlpatterns

@@ -118,19 +118,43 @@ class Standing:
 
     @property
     def out_of_attempts(self):
-        cap = self.posttest.max_attempts
-        return cap is not None and len(self.graded) >= cap
+        return attempts_used_up(posttest=self.posttest, graded_count=len(self.graded))
 
     @property
     def refusal(self):
         """Why no attempt may be taken now, or "" when one may."""
-        if self.passed:
-            return "You have passed this post-test; further attempts are not needed."
-        if self.out_of_attempts:
-            return f"You have used all {self.posttest.max_attempts} attempts for this post-test."
-        if self.next_attempt_at:
-            return "Please wait before you try the post-test again."
-        return ""
+        return attempt_refusal(
+            posttest=self.posttest,
+            graded_count=len(self.graded),
+            passed=self.passed is not None,
+            next_attempt_at=self.next_attempt_at,
+        )
+
+
+def attempts_used_up(*, posttest, graded_count):
+    cap = posttest.max_attempts
+    return cap is not None and graded_count >= cap
+
+
+def next_attempt_time(*, posttest, last_submitted_at, at=None):
+    """When the wait staff set after the latest graded attempt ends, or None when the
+    learner need not wait (no wait, no graded attempt, or the wait is over)."""
+    if last_submitted_at is None or not posttest.minutes_between_attempts:
+        return None
+    ready = last_submitted_at + datetime.timedelta(minutes=posttest.minutes_between_attempts)
+    return ready if ready > (at or timezone.now()) else None
+
+
+def attempt_refusal(*, posttest, graded_count, passed, next_attempt_at):
+    """Why the learner may neither take nor hand in an attempt now, or "" when they may:
+    from how many attempts they had graded, whether one passed and when the wait ends."""
+    if passed:
+        return "You have passed this post-test; further attempts are not needed."
+    if attempts_used_up(posttest=posttest, graded_count=graded_count):
+        return f"You have used all {posttest.max_attempts} attempts for this post-test."
+    if next_attempt_at:
+        return "Please wait before you try the post-test again."
+    return ""
 
 
 def standing_of(*, posttest, attempts, at=None):
@@ -141,17 +165,14 @@ def standing_of(*, posttest, attempts, at=None):
         reverse=True,
     )
     passed = next((attempt for attempt in reversed(graded) if attempt.passed), None)
-    next_attempt_at = None
-    if graded and posttest.minutes_between_attempts:
-        ready = graded[0].submitted_at + datetime.timedelta(minutes=posttest.minutes_between_attempts)
-        if ready > (at or timezone.now()):
-            next_attempt_at = ready
     return Standing(
         posttest=posttest,
         graded=graded,
         open_attempt=next((attempt for attempt in attempts if not attempt.is_submitted), None),
         passed=passed,
-        next_attempt_at=next_attempt_at,
+        next_attempt_at=next_attempt_time(
+            posttest=posttest, last_submitted_at=graded[0].submitted_at if graded else None, at=at
+        ),
     )
 
 

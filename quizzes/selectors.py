@@ -1,6 +1,7 @@
 from collections import Counter
 
-from django.db.models import Count, Prefetch
+from django.db.models import Case, Count, Max, Prefetch, Q, When
+from django.db.models.functions import Lower, Trim
 
 from .models import (
     COMMITMENT_CHOICES,
@@ -13,7 +14,7 @@ from .models import (
     EvaluationResponse,
     PostTest,
 )
-from .rules import attempt_review_level, standing_of
+from .rules import attempt_refusal, attempt_review_level, next_attempt_time, standing_of
 
 
 def posttest_passed_attempt(*, user, activity):
@@ -29,6 +30,20 @@ def posttest_passed_attempt(*, user, activity):
 def posttest_standing(*, user, posttest, at=None):
     attempts = list(Attempt.objects.filter(user=user, posttest=posttest))
     return standing_of(posttest=posttest, attempts=attempts, at=at)
+
+
+def attempt_refusal_of(*, user, posttest, at=None):
+    """posttest_standing(...).refusal from an aggregate of the learner's graded attempts
+    rather than the attempts themselves: one small query however many they took."""
+    graded = Attempt.objects.filter(user=user, posttest=posttest, submitted_at__isnull=False).aggregate(
+        count=Count("pk"), passed=Count("pk", filter=Q(passed=True)), last=Max("submitted_at")
+    )
+    return attempt_refusal(
+        posttest=posttest,
+        graded_count=graded["count"],
+        passed=graded["passed"] > 0,
+        next_attempt_at=next_attempt_time(posttest=posttest, last_submitted_at=graded["last"], at=at),
+    )
 
 
 def evaluation_response_of(*, user, activity):
@@ -97,6 +112,45 @@ def attempt_review(*, attempt):
     return items
 
 
+EVALUATION_SCALES = {
+    EvaluationQuestion.Kind.LIKERT: LIKERT_CHOICES,
+    EvaluationQuestion.Kind.YES_NO: YES_NO_CHOICES,
+    EvaluationQuestion.Kind.COMMITMENT: COMMITMENT_CHOICES,
+    EvaluationQuestion.Kind.TEXT: [],
+}
+
+
+def evaluation_answer_counts(*, evaluation):
+    """How many learners gave each answer of a scale: Counter of (question id, value)."""
+    return Counter(
+        {
+            (row["question_id"], row["value"]): row["n"]
+            for row in EvaluationAnswer.objects.filter(question__evaluation=evaluation)
+            .exclude(question__kind=EvaluationQuestion.Kind.TEXT)
+            .values("question_id", "value")
+            .annotate(n=Count("pk"))
+        }
+    )
+
+
+def evaluation_texts(*, evaluation):
+    """(question id, text) of the free-text answers and commitments to change, blank ones
+    left out, without who wrote them: question by question in the form's order, and
+    alphabetically within each, so the list cannot be matched to the order responses
+    came in. A queryset, so an export reads it in chunks."""
+    kind = EvaluationQuestion.Kind
+    text = Trim(Case(When(question__kind=kind.TEXT, then="value"), default="comment"))
+    return (
+        EvaluationAnswer.objects.filter(
+            question__evaluation=evaluation, question__kind__in=[kind.TEXT, kind.COMMITMENT]
+        )
+        .annotate(text=text)
+        .exclude(text="")
+        .order_by("question__order", "question_id", Lower("text"), "pk")
+        .values_list("question_id", "text")
+    )
+
+
 def evaluation_summary(*, evaluation):
     """Aggregates of the answers to `evaluation`, for reports.
 
@@ -105,31 +159,17 @@ def evaluation_summary(*, evaluation):
     cannot be matched to the order responses came in.
     """
     kind = EvaluationQuestion.Kind
-    scales = {
-        kind.LIKERT: LIKERT_CHOICES,
-        kind.YES_NO: YES_NO_CHOICES,
-        kind.COMMITMENT: COMMITMENT_CHOICES,
-        kind.TEXT: [],
-    }
-    answers = EvaluationAnswer.objects.filter(question__evaluation=evaluation)
-    counts = Counter(
-        {
-            (row["question_id"], row["value"]): row["n"]
-            for row in answers.exclude(question__kind=kind.TEXT)
-            .values("question_id", "value")
-            .annotate(n=Count("pk"))
-        }
-    )
+    counts = evaluation_answer_counts(evaluation=evaluation)
     texts = {}
-    for question_id, question_kind, value, comment in answers.filter(
-        question__kind__in=[kind.TEXT, kind.COMMITMENT]
+    for question_id, question_kind, value, comment in EvaluationAnswer.objects.filter(
+        question__evaluation=evaluation, question__kind__in=[kind.TEXT, kind.COMMITMENT]
     ).values_list("question_id", "question__kind", "value", "comment"):
         text = (value if question_kind == kind.TEXT else comment).strip()
         if text:
             texts.setdefault(question_id, []).append(text)
     summary = []
     for question in evaluation.questions.all():
-        scale = scales[question.kind]
+        scale = EVALUATION_SCALES[question.kind]
         question_texts = sorted(texts.get(question.pk, []), key=str.casefold)
         summary.append(
             {

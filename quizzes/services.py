@@ -21,7 +21,7 @@ from .models import (
     Question,
 )
 from .rules import answer_is_right, evaluation_is_editable, score_passes, score_percent
-from .selectors import attempt_questions, posttest_standing
+from .selectors import attempt_questions, attempt_refusal_of, posttest_standing
 
 Kind = EvaluationQuestion.Kind
 # The form a new installation starts from; staff edit it in the admin afterwards.
@@ -46,12 +46,13 @@ class EvaluationLocked(Exception):
     """The certificate is issued, so the evaluation it rests on no longer changes."""
 
 
-def attempt_open(*, user, posttest, at=None):
+def attempt_open(*, user, posttest, at=None, standing=None):
     """The learner's ungraded attempt, opened now if there is none and one is allowed.
 
     The order of questions and choices is drawn here, once, and kept on the attempt.
+    `standing` is the learner's posttest_standing when the caller has just read it.
     """
-    standing = posttest_standing(user=user, posttest=posttest, at=at)
+    standing = standing or posttest_standing(user=user, posttest=posttest, at=at)
     if standing.refusal:
         raise AttemptRefused(standing.refusal)
     if standing.open_attempt:
@@ -92,12 +93,14 @@ def _chosen_ids(answers, question_id):
     return chosen
 
 
-def attempt_submit(*, attempt_id, user, answers, at=None):
+def attempt_submit(*, attempt_id, user, answers, at=None, questions=None):
     """Grade an open attempt on the server.
 
     `answers` maps question id to the chosen choice id, or to a list of ids for a
     multi-answer question, as posted. Questions of other post-tests are ignored; a
     choice that does not belong to its question, or a missing answer, counts as wrong.
+    `questions` is attempt_questions of this attempt when the caller read it already (the
+    page checks the posted form against it), so it is read once per submission.
     The row lock makes simultaneous submissions grade once and refuse the rest.
     """
     with transaction.atomic():
@@ -108,11 +111,11 @@ def attempt_submit(*, attempt_id, user, answers, at=None):
         )
         if attempt.submitted_at is not None:
             raise AttemptClosed()
-        standing = posttest_standing(user=user, posttest=attempt.posttest, at=at)
-        if standing.refusal:
-            raise AttemptRefused(standing.refusal)
+        refusal = attempt_refusal_of(user=user, posttest=attempt.posttest, at=at)
+        if refusal:
+            raise AttemptRefused(refusal)
         graded = []
-        for question, choices in attempt_questions(attempt=attempt):
+        for question, choices in questions if questions is not None else attempt_questions(attempt=attempt):
             chosen = _chosen_ids(answers, question.pk)
             own = {choice.pk for choice in choices}
             graded.append(
@@ -139,7 +142,7 @@ def attempt_submit(*, attempt_id, user, answers, at=None):
             correct=correct, total=len(graded), pass_percent=attempt.posttest.pass_percent
         )
         attempt.submitted_at = at or timezone.now()
-        attempt.save()
+        attempt.save(update_fields=["correct_count", "question_count", "score", "passed", "submitted_at"])
     return attempt
 
 

@@ -39,7 +39,7 @@ def _participating(request, activity):
 
 @login_required
 def evaluation(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user)
+    activity = activity_for_learner(slug=slug, user=request.user, page=False)
     participation = _participating(request, activity)
     if participation is None:
         return redirect(activity)
@@ -90,10 +90,12 @@ def evaluation(request, slug):
 
 @login_required
 def posttest(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user)
+    activity = activity_for_learner(slug=slug, user=request.user, page=False)
     participation = _participating(request, activity)
     if participation is None:
         return redirect(activity)
+    # The activity holds its recording and post-test already; the rules read them from here.
+    participation.activity = activity
     if not recording_requirement_met(participation=participation):
         messages.info(request, "Watch the recording before you take the post-test.")
         return redirect("courses:watch", slug=activity.slug)
@@ -106,7 +108,7 @@ def posttest(request, slug):
     standing = posttest_standing(user=request.user, posttest=posttest)
     if not standing.refusal and (not standing.graded or "retake" in request.GET):
         try:
-            attempt = attempt_open(user=request.user, posttest=posttest)
+            attempt = attempt_open(user=request.user, posttest=posttest, standing=standing)
         except AttemptRefused as refused:
             return _posttest_page(request, activity, standing, notice=str(refused))
         return _posttest_page(request, activity, standing, attempt=attempt)
@@ -117,25 +119,25 @@ def _posttest_submit(request, activity, posttest):
     handed_in = AttemptForm(request.POST)
     if not handed_in.is_valid():
         return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
-    attempt = (
-        Attempt.objects.select_related("posttest")
-        .filter(pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest)
-        .first()
-    )
+    attempt = Attempt.objects.filter(
+        pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest
+    ).first()
     if attempt is None:
         return HttpResponseBadRequest("This attempt is not yours or does not exist.")
     if attempt.is_submitted:
         # A double click, the back button or a replayed form: the first one counted.
         messages.info(request, "That attempt was already graded; here is its result.")
         return redirect("quizzes:posttest", slug=activity.slug)
-    form = PostTestForm(request.POST, items=attempt_questions(attempt=attempt))
+    attempt.posttest = posttest
+    items = attempt_questions(attempt=attempt)
+    form = PostTestForm(request.POST, items=items)
     if not form.is_valid():
         if form.is_forged():
             return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
         standing = posttest_standing(user=request.user, posttest=posttest)
         return _posttest_page(request, activity, standing, attempt=attempt, form=form)
     try:
-        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=form.answers())
+        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=form.answers(), questions=items)
     except AttemptClosed:
         messages.info(request, "That attempt was already graded; here is its result.")
     except AttemptRefused as refused:

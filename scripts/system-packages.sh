@@ -5,12 +5,17 @@
 # a file it cannot read is refused: web processes need it, not only the tests), and, for
 # the tests, Debian's Chromium, poppler's pdftotext/pdftoppm, zbarimg and faketime (the
 # suite runs a second time at a pinned evening hour of the provider). The tests also use
-# ffmpeg itself, to make a short video of known length.
+# ffmpeg itself, to make a short video of known length, and wrk (bench/run.py's load
+# generator, which a smoke test drives too).
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk ffmpeg)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium poppler-utils zbar-tools faketime)
+  packages+=(chromium poppler-utils zbar-tools faketime wrk)
+fi
+# bench/run.py's load generator.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(wrk)
 fi
 
 missing=()

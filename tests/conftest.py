@@ -44,6 +44,15 @@ def local_memory_cache():
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with no cached pages (courses.cache): the database is rolled back
+    between tests, the cache in memory is not."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def celery_eager():
     """Tasks run in-process unless a test starts a real worker (tests/test_worker.py)."""
     previous = celery_app.conf.task_always_eager

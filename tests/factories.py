@@ -1,4 +1,5 @@
 import datetime
+import itertools
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -423,3 +424,49 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, rend
         certificate_issue(certificate_id=certificate.pk)
         certificate.refresh_from_db()
     return certificate
+
+
+def certificates_in_bulk(*, count, activity=None, user=None, completed_on=None):
+    """`count` certificates made in bulk, for exports of many rows: of `count` new
+    physicians who share their completions with boards on `activity`, or of `user` on
+    `count` new activities. Each takes the snapshot of the first pair."""
+    batch = next(_bulk_batches)
+    if activity is None:
+        series = SeriesFactory()
+        template = ActivityFactory.build(series=series)
+        activities = Activity.objects.bulk_create(
+            Activity(**{**_fields_of(template), "slug": f"bulk-{batch}-{index}", "title": f"Bulk activity {index}"})
+            for index in range(count)
+        )
+    else:
+        activities = [activity] * count
+    if user is None:
+        users = User.objects.bulk_create(
+            User(
+                email=f"bulk{batch}-{index}@example.org", given_name="Bulk", family_name=f"Learner{index}",
+                certificate_name=f"Bulk Learner{index}", degree="MD", profession=User.Profession.PHYSICIAN,
+                share_with_boards=True, licence_state="NY", licence_number=f"{index:06d}",
+            )
+            for index in range(count)
+        )
+    else:
+        users = [user] * count
+    snapshot = certificate_snapshot(user=users[0], activity=activities[0], credits=Decimal("1"))
+    return Certificate.objects.bulk_create(
+        Certificate(
+            user=learner, activity=on, completed_on=completed_on or provider_today(),
+            state=Certificate.State.ISSUED, **snapshot,
+        )
+        for learner, on in zip(users, activities)
+    )
+
+
+_bulk_batches = itertools.count()
+
+
+def _fields_of(instance):
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }

@@ -8,7 +8,7 @@ from certificates.issuing import certificate_issue
 from certificates.models import Certificate
 
 from .browser import assert_accessible, check_page
-from .factories import certificate_for, complete_activity
+from .factories import certificate_for, certificates_in_bulk, complete_activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,6 +18,14 @@ def test_the_transcript_is_accessible_and_fits_a_phone(provider, open_page, axe)
     check_page(
         open_page, axe, name="transcript", path="/me/transcript/", user=certificate.user,
         expect_text=certificate.number,
+    )
+
+
+def test_a_transcript_of_many_pages_is_accessible_and_fits_a_phone(provider, open_page, axe, learner):
+    certificates_in_bulk(count=60, user=learner)
+    check_page(
+        open_page, axe, name="transcript-pages", path="/me/transcript/?page=2", user=learner,
+        expect_text="Page 2 of 2",
     )
 
 

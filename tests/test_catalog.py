@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from certificates.services import certificate_claim
+from courses.cache import catalog_changed
 from courses.models import Activity, SavedActivity, SavedSearch
 from courses.rules import CreditWindow, activity_credit_window
+from courses.search import activity_search_refresh
 
 from .factories import (
     ActivityFactory,
@@ -180,19 +182,23 @@ def test_it_runs_the_same_number_of_queries_for_10_and_1000_activities(
     series = SeriesFactory()
 
     def make(count, start):
-        Activity.objects.bulk_create(
+        created = Activity.objects.bulk_create(
             Activity(slug=f"bulk-{start + n}", title=f"Bulk talk {start + n}", series=series,
                      status=Activity.Status.PUBLISHED, credits=Decimal("1"),
                      release_date=today - datetime.timedelta(days=(start + n) % 700),
                      termination_date=today + datetime.timedelta(days=30))
             for n in range(count)
         )
+        # A bulk write sends no signals: it refreshes what they keep current itself.
+        activity_search_refresh(activity_ids=[activity.pk for activity in created])
+        catalog_changed()
 
     if logged_in:
         user = UserFactory()
         client.force_login(user)
     make(10, 0)
     client.get("/", {"q": "talk", "credit": "open"})
+    catalog_changed()
     with CaptureQueriesContext(connection) as ten:
         client.get("/", {"q": "talk", "credit": "open"})
     make(990, 10)
@@ -203,7 +209,7 @@ def test_it_runs_the_same_number_of_queries_for_10_and_1000_activities(
     with django_assert_num_queries(len(ten)):
         response = client.get("/", {"q": "talk", "credit": "open"})
 
-    assert response.context["page"].paginator.count == 1000
+    assert "1000 activities match your search" in response.content.decode()
 
 
 # --- the learner's own status -----------------------------------------------------------

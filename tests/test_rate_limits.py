@@ -96,8 +96,9 @@ def cache_settings(**variables):
 
 def test_it_keeps_the_cache_in_redis_when_redis_url_is_set():
     assert cache_settings(REDIS_URL="redis://broker.example.org:6379/2") == (
-        '{"BACKEND": "django.core.cache.backends.redis.RedisCache", '
-        '"LOCATION": "redis://broker.example.org:6379/2", "KEY_PREFIX": "lms"}'
+        '{"BACKEND": "lms.cache.TolerantRedisCache", '
+        '"LOCATION": "redis://broker.example.org:6379/2", "KEY_PREFIX": "lms", '
+        '"OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}'
     )
 
 

@@ -349,10 +349,11 @@ def test_it_runs_a_constant_number_of_queries_on_the_watch_page(
     report(client, lecture, position=30, watched=[[0, 30]])
     for _ in range(3):
         ParticipationFactory(activity=lecture)
-    # provider, session, user, activity with recording, objectives, resources, faculty,
-    # participation with its accommodation, closing quiet viewing sessions, opening one,
-    # and for the steps list: evaluation response, passed attempt, certificate
-    with django_assert_num_queries(13):
+    # provider, user (the session comes from the cache), activity with recording (not the
+    # objectives, resources or faculty: only the activity page shows them), participation
+    # with its accommodation, closing quiet viewing sessions, opening one, and for the
+    # steps list: evaluation response, passed attempt, certificate
+    with django_assert_num_queries(9):
         assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 200
 
 

@@ -1,0 +1,26 @@
+"""The public verification page, kept whole in the cache per certificate (see
+courses.cache). Its version changes with every save of the certificate and every event
+recorded on it: revoking, re-issuing and issuing each record one, and some of them
+update the row in bulk, which sends no save signal."""
+
+from django.db.models.signals import post_save
+
+from courses.cache import version_bump
+
+from .models import Certificate, CertificateEvent
+
+
+def verify_version_key(*, number):
+    return f"verify:version:{number}"
+
+
+def _certificate_saved(sender, instance, raw=False, **kwargs):
+    version_bump(key=verify_version_key(number=instance.number))
+
+
+def _event_recorded(sender, instance, raw=False, **kwargs):
+    version_bump(key=verify_version_key(number=instance.certificate.number))
+
+
+post_save.connect(_certificate_saved, sender=Certificate, dispatch_uid="verify_certificate_saved")
+post_save.connect(_event_recorded, sender=CertificateEvent, dispatch_uid="verify_certificate_event")
