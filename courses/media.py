@@ -79,7 +79,20 @@ def video_duration_seconds(file):
     what the file plays (9 s for an 8.008 s video) would leave a learner who must watch
     it in full unable ever to finish. At least 1 s, so a real but very short video
     still has a length.
+
+    A new upload's length is read once: the field's validator and Recording.clean both
+    ask for it on the same save.
     """
+    upload = getattr(file, "file", file) if is_new_upload(file) else None
+    if upload is not None and hasattr(upload, "probed_duration_seconds"):
+        return upload.probed_duration_seconds
+    seconds = _duration_seconds(file)
+    if upload is not None:
+        upload.probed_duration_seconds = seconds
+    return seconds
+
+
+def _duration_seconds(file):
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         return None
