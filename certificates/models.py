@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import Activity
+from courses.models import Activity, CreditType
 from courses.statements import ama_credits, format_credits, hours_of_participation
 
 # No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
@@ -129,6 +129,35 @@ class Certificate(models.Model):
     @property
     def is_ready(self):
         return self.state == self.State.ISSUED and bool(self.pdf)
+
+
+class CertificateCredit(models.Model):
+    """One credit type a certificate awards, frozen at the claim like the rest of it: the
+    type's wording, the amount, the statements, and what the receiving body needs to
+    match the learner (the board and board ID, the NABP e-Profile ID, the UAN). A
+    certificate has one line per credit type the learner earned from the activity."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="credits")
+    credit_type = models.ForeignKey(CreditType, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=5, decimal_places=2)
+    amount_display = models.CharField(max_length=150)
+    accreditation_statement = models.TextField(blank=True)
+    designation_statement = models.TextField(blank=True)
+    # What reporting needs, as given at the claim: {"board": "ABIM", "board_id": "…",
+    # "moc_credit_types": [...], "moc_practice_areas": [...]} for MOC points,
+    # {"uan": "…", "nabp_eprofile_id": "…"} for ACPE.
+    reporting = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "credit_type"], name="one_line_per_credit_type"),
+        ]
+
+    def __str__(self):
+        return f"{self.certificate}: {self.amount_display}"
 
 
 class CertificateEvent(models.Model):

@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from . import statements
+from .credit_types import Board
 from .media import (
     VIDEO_EXTENSIONS,
     VIMEO_HOSTS,
@@ -308,6 +309,96 @@ class CommercialSupport(models.Model):
             raise ValidationError({
                 "amount": "An amount is for monetary support; describe in-kind support instead."
             })
+
+
+# ACPE's Universal Activity Number: provider (or "JA" and a joint accreditation number),
+# year, activity number, format (H home study, L live, B blended) with topic, and the
+# audience (P pharmacists, T technicians).
+UAN_PATTERN = r"^(JA\d{7}|\d{4}-\d{4})-\d{2}-\d{3}-[HLB]\d{2}-[PT]$"
+
+
+class CreditType(models.Model):
+    """A kind of credit an activity can award (AMA PRA Category 1, ANCC contact hours, a
+    board's MOC points, hours of participation, …): who may earn it, what the learner
+    must supply for it to be reported, and how it is worded. Seeded from
+    courses.credit_types.CREDIT_TYPE_SEED; `code` never changes."""
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    unit_singular = models.CharField(max_length=100)
+    unit_plural = models.CharField(max_length=100)
+    accrediting_body = models.CharField(
+        max_length=20, blank=True, help_text="Who accredits or receives it: ACCME, ANCC, ACPE, AAPA, or a board."
+    )
+    eligible_professions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Profession codes that may earn it; [] means learners eligible for no "
+        "other credit type of the activity (a certificate of participation).",
+    )
+    learner_details = models.JSONField(
+        default=list, blank=True, help_text="What the learner must supply: codes of courses.credit_types.LearnerDetail."
+    )
+    claim_in_steps = models.BooleanField(
+        default=False,
+        help_text="The learner claims the amount commensurate with their participation, "
+        "in steps of 0.25 up to the maximum; otherwise the whole amount is awarded.",
+    )
+    board = models.CharField(
+        max_length=10, blank=True, choices=Board.choices, help_text="For MOC points: the certifying board."
+    )
+    accreditation_statement = models.TextField(
+        blank=True, help_text="{provider} is replaced by the provider's name. Blank: the activity's own (ACCME) statement."
+    )
+    designation_statement = models.TextField(
+        help_text="{provider}, {amount} (with its unit) and {uan} are filled in."
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def amount_display(self, amount):
+        """"1 ANCC contact hour", "1.5 ANCC contact hours"."""
+        unit = self.unit_singular if Decimal(amount) == 1 else self.unit_plural
+        return f"{statements.format_credits(amount)} {unit}"
+
+
+class ActivityCredit(models.Model):
+    """A credit type an activity offers beyond AMA PRA Category 1 Credit™ (its `credits`)
+    and hours of participation, which every activity offers: its amount, and what the
+    receiving body needs about it (ACPE's UAN; a board's MOC registration)."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="credit_offers")
+    credit_type = models.ForeignKey(CreditType, on_delete=models.PROTECT, related_name="offers")
+    amount = models.DecimalField(max_digits=5, decimal_places=2, validators=[validate_credit_amount])
+    uan = models.CharField(
+        "ACPE UAN",
+        max_length=30,
+        blank=True,
+        validators=[RegexValidator(UAN_PATTERN, "A UAN looks like 0000-0000-26-001-H01-P, or JA0000000-0000-26-001-H01-P for a jointly accredited provider.")],
+        help_text="ACPE's Universal Activity Number.",
+    )
+    moc_practice_areas = models.JSONField(
+        "MOC practice areas", default=list, blank=True, help_text="For MOC: the board's practice areas it counts for."
+    )
+    moc_credit_types = models.JSONField(
+        "MOC credit types", default=list, blank=True, help_text="For MOC: codes of the board's kinds of MOC credit."
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "credit_type"], name="offer_a_credit_type_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="activity_credit_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.activity}: {self.credit_type.amount_display(self.amount)}"
 
 
 class LearningObjective(models.Model):

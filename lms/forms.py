@@ -40,7 +40,7 @@ class ProfileForm(forms.ModelForm):
             "licence_state": "The two-letter code of the state that issued your medical "
             "licence, e.g. NY. Give it with the licence number, or leave both empty.",
             "licence_number": "As printed on your licence.",
-            "certifying_board": "For example ABIM or ABFM, if you want credit reported for "
+            "certifying_board": "If you want MOC points reported to your board for "
             "maintenance of certification.",
             "board_id": "Your ID at that board.",
         }

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from courses.credit_types import Board, Profession
+
 MONTH_CHOICES = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 
@@ -62,9 +64,7 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person who signs in with an e-mail address, with the learner's profile."""
 
-    class Profession(models.TextChoices):
-        PHYSICIAN = "physician", "Physician (MD, DO)"
-        OTHER = "other", "Other health professional"
+    Profession = Profession
 
     username = None
     first_name = None
@@ -108,8 +108,16 @@ class User(AbstractUser):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter state code, e.g. NY.")],
     )
     licence_number = models.CharField("licence number", max_length=50, blank=True)
-    certifying_board = models.CharField(max_length=150, blank=True)
+    # Free text before codes: a value no board matches is kept as typed, for staff to read.
+    certifying_board = models.CharField(max_length=150, blank=True, choices=Board.choices)
     board_id = models.CharField("board ID", max_length=50, blank=True)
+    nabp_eprofile_id = models.CharField(
+        "NABP e-Profile ID",
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^\d{6,7}$", "An NABP e-Profile ID is 6 or 7 digits.")],
+        help_text="Pharmacists and technicians: CPE Monitor records ACPE credit under it.",
+    )
     share_with_boards = models.BooleanField(
         "share my completions with boards",
         default=False,

@@ -45,7 +45,7 @@ def staff_client(client, staff):
 
 def rows_of(response):
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 def learner_who_took_the_posttest(activity, *, correct):

@@ -116,7 +116,7 @@ def test_it_writes_the_transcript_csv_rows_as_before(client, provider):
     response = client.get("/me/transcript.csv")
 
     assert response["Content-Disposition"] == 'attachment; filename="cme-transcript.csv"'
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows == [
         ["completed_on", "activity", "credit_type", "amount", "certificate_number", "verification_url"],
         ["2025-06-30", certificate.activity_title, "AMA PRA Category 1 Credit™", "1",
@@ -136,7 +136,7 @@ def test_it_streams_evaluation_comments_in_alphabetical_order_under_their_questi
 
     response = staff_client.get(f"/staff/activities/{activity.slug}/evaluations.csv")
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[-3:] == [
         ["2", "What else?", "text", "", "", "Apples"],
         ["2", "What else?", "text", "", "", "banana"],
@@ -153,5 +153,5 @@ def test_it_keeps_a_formula_out_of_a_streamed_export(staff_client, provider):
 
     response = staff_client.get(f"/staff/activities/{activity.slug}/completions.csv")
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[1][1] == "'=HYPERLINK(\"http://evil\")"

@@ -71,7 +71,7 @@ def test_it_filters_the_page_and_reports_a_backwards_period(history, learner, cl
 def test_it_exports_the_transcript_as_csv(history, learner, client):
     client.force_login(learner)
     response = client.get("/me/transcript.csv?end=2025-12-31")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row["completed_on"] for row in rows] == ["2025-12-31", "2025-03-01"]
     assert rows[0]["amount"] == "0.75"
 
