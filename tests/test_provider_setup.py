@@ -49,7 +49,7 @@ def test_it_tells_staff_that_no_provider_is_saved(client):
     page = client.get("/staff/").content.decode()
 
     assert "No accredited provider is saved: learners cannot claim credit." in page
-    assert 'href="/admin/courses/provider/"' in page
+    assert 'href="/staff/provider/"' in page
 
 
 def test_it_drops_the_staff_warning_once_a_provider_is_saved(client, provider):
