@@ -2,11 +2,13 @@
 takes focus after a rejected form, and the list of steps through an activity."""
 
 from django import template
+from django.db.models import Exists
 
 from certificates.models import Certificate
+from courses.models import Activity
 from courses.rules import recording_requirement_met_at
 from courses.selectors import participation_of
-from quizzes.selectors import evaluation_response_of, posttest_passed_attempt
+from quizzes.models import Attempt, EvaluationResponse
 
 register = template.Library()
 
@@ -86,22 +88,34 @@ def learner_steps(
     }
 
 
+def _steps_recorded(user, activity, keys):
+    """Which of the steps `keys` ("evaluation", "posttest", "claim") the learner has a
+    record of, in one query however many are asked."""
+    records = {
+        "evaluation": EvaluationResponse.objects.filter(user=user, evaluation__activity=activity),
+        "posttest": Attempt.objects.filter(user=user, posttest__activity=activity, passed=True),
+        "claim": Certificate.objects.filter(user=user, activity=activity),
+    }
+    if not keys:
+        return set()
+    # Aliased: "evaluation" is also the name of an Activity relation.
+    found = (
+        Activity.objects.filter(pk=activity.pk)
+        .annotate(**{f"has_{key}": Exists(records[key]) for key in keys})
+        .values(*(f"has_{key}" for key in keys))
+        .first()
+    ) or {}
+    return {name.removeprefix("has_") for name, present in found.items() if present}
+
+
 def _steps_done(user, activity, participation, response, passed, certificate):
     participation = participation or participation_of(user=user, activity=activity)
     if participation is None:
         return set()
     participation.activity = activity
-    if response is NOT_LOADED:
-        response = evaluation_response_of(user=user, activity=activity)
-    if passed is NOT_LOADED:
-        passed = posttest_passed_attempt(user=user, activity=activity)
-    if certificate is NOT_LOADED:
-        certificate = Certificate.objects.filter(user=user, activity=activity).first()
-    done = {
-        key
-        for key, value in (("evaluation", response), ("posttest", passed), ("claim", certificate))
-        if value is not None
-    }
+    given = {"evaluation": response, "posttest": passed, "claim": certificate}
+    done = {key for key, value in given.items() if value is not NOT_LOADED and value is not None}
+    done |= _steps_recorded(user, activity, [key for key, value in given.items() if value is NOT_LOADED])
     if activity.requires_full_viewing:
         watched = recording_requirement_met_at(participation=participation)
     else:
