@@ -2,6 +2,7 @@
 one learner's whole record, activity by activity, in the same number of queries however
 many attempts, answers, responses or certificates it holds."""
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import F, OuterRef, Prefetch, Q, Subquery
@@ -75,8 +76,9 @@ class ActivityRecord:
     participation: Participation | None = None
     certificate: Certificate | None = None
     attempts: list = field(default_factory=list)
+    # The learner's evaluation answers, or None when they have not handed it in.
     evaluation: list | None = None
-    evaluation_submitted_at: object = None
+    evaluation_submitted_at: datetime.datetime | None = None
     allowances: list = field(default_factory=list)
     extensions: list = field(default_factory=list)
 

@@ -38,7 +38,7 @@ ACTIVITIES_PER_PAGE = 10
 def learner_list(request):
     form = LearnerSearchForm(request.GET or None)
     valid = form.is_valid()
-    query = form.cleaned_data["q"].strip() if valid else ""
+    query = form.cleaned_data["q"] if valid else ""
     page = Paginator(learners_matching(query=query), LEARNERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -82,7 +82,19 @@ def _back_to_learner(request, learner, activity):
     return redirect(f"{url}#activity-{activity.pk}")
 
 
-def _grant_page(request, *, learner, activity, form, kind, refusal, context=None):
+def _grant(request, *, learner, activity, form, refusal, grant, kind, context):
+    """The page of one grant. A valid POST that nothing refuses makes the grant:
+    `grant(cleaned_data)` saves it and returns what to tell staff, or raises
+    ValidationError, saving nothing. Anything else shows the form, or why none can be
+    granted, again: with its errors and status 400 after a POST."""
+    if request.method == "POST" and not refusal and form.is_valid():
+        try:
+            done = grant(form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, done)
+            return _back_to_learner(request, learner, activity)
     if request.method == "POST" and refusal:
         form.is_valid()
         form.add_error(None, refusal)
@@ -96,7 +108,7 @@ def _grant_page(request, *, learner, activity, form, kind, refusal, context=None
             "kind": kind,
             "refusal": refusal,
             "page_number": request.POST.get("page", ""),
-            **(context or {}),
+            **context,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -109,38 +121,26 @@ def extension_grant(request, pk, activity_id):
     activity = get_object_or_404(Activity, pk=activity_id)
     participation = participation_of(user=learner, activity=activity)
     extended_until = participation.credit_extended_until if participation else None
-    form = CreditExtensionForm(
-        request.POST if request.method == "POST" else None,
-        activity=activity,
-        day=provider_today(),
-        extended_until=extended_until,
-    )
-    refusal = credit_extension_refusal(status=activity.status, participation=participation)
-    if request.method == "POST" and not refusal and form.is_valid():
-        try:
-            extension = credit_extension_grant(
-                user=learner,
-                activity=activity,
-                until=form.cleaned_data["until"],
-                reason=form.cleaned_data["reason"],
-                granted_by=request.user,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                f"{_name(learner)} may now earn credit for “{activity.title}” until "
-                f"{date_format(extension.until, 'F j, Y')}.",
-            )
-            return _back_to_learner(request, learner, activity)
-    return _grant_page(
+
+    def grant(data):
+        extension = credit_extension_grant(
+            user=learner, activity=activity, until=data["until"], reason=data["reason"], granted_by=request.user
+        )
+        return (
+            f"{_name(learner)} may now earn credit for “{activity.title}” until "
+            f"{date_format(extension.until, 'F j, Y')}."
+        )
+
+    return _grant(
         request,
         learner=learner,
         activity=activity,
-        form=form,
+        form=CreditExtensionForm(
+            _posted(request), activity=activity, day=provider_today(), extended_until=extended_until
+        ),
+        refusal=credit_extension_refusal(status=activity.status, participation=participation),
+        grant=grant,
         kind="extension",
-        refusal=refusal,
         context={"extended_until": extended_until},
     )
 
@@ -155,41 +155,41 @@ def extra_attempt_grant(request, pk, activity_id):
     except PostTest.DoesNotExist:
         raise Http404("This activity has no post-test.") from None
     standing = posttest_standing(user=learner, posttest=posttest)
-    refusal = attempt_allowance_refusal(
-        posttest=posttest,
-        graded_count=len(standing.graded),
-        passed=standing.passed is not None,
-        extra_attempts=standing.extra_attempts,
-    )
-    form = ExtraAttemptForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and not refusal and form.is_valid():
-        try:
-            allowance = attempt_allowance_grant(
-                user=learner,
-                posttest=posttest,
-                extra_attempts=form.cleaned_data["extra_attempts"],
-                reason=form.cleaned_data["reason"],
-                granted_by=request.user,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            count = allowance.extra_attempts
-            messages.success(
-                request,
-                f"{_name(learner)} may take {count} more attempt{'s' if count > 1 else ''} at the "
-                f"post-test of “{activity.title}”.",
-            )
-            return _back_to_learner(request, learner, activity)
-    return _grant_page(
+
+    def grant(data):
+        allowance = attempt_allowance_grant(
+            user=learner,
+            posttest=posttest,
+            extra_attempts=data["extra_attempts"],
+            reason=data["reason"],
+            granted_by=request.user,
+        )
+        count = allowance.extra_attempts
+        return (
+            f"{_name(learner)} may take {count} more attempt{'s' if count > 1 else ''} at the "
+            f"post-test of “{activity.title}”."
+        )
+
+    return _grant(
         request,
         learner=learner,
         activity=activity,
-        form=form,
+        form=ExtraAttemptForm(_posted(request)),
+        refusal=attempt_allowance_refusal(
+            posttest=posttest,
+            graded_count=len(standing.graded),
+            passed=standing.passed is not None,
+            extra_attempts=standing.extra_attempts,
+        ),
+        grant=grant,
         kind="attempt",
-        refusal=refusal,
         context={"standing": standing},
     )
+
+
+def _posted(request):
+    # Bound on every POST, an empty one included, so that it is refused with its errors.
+    return request.POST if request.method == "POST" else None
 
 
 def _name(learner):

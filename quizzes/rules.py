@@ -61,12 +61,9 @@ def attempt_credit_window(*, attempt, extended_until=None):
     )
 
 
-def attempt_within_credit_window(*, attempt, extended_until=None):
-    """Whether a graded attempt was submitted while its activity gave the learner credit."""
-    return (
-        attempt.is_submitted
-        and attempt_credit_window(attempt=attempt, extended_until=extended_until) == CreditWindow.OPEN
-    )
+def attempt_within_credit_window(*, attempt):
+    """Whether a graded attempt was submitted while its activity gave credit."""
+    return attempt.is_submitted and attempt_credit_window(attempt=attempt) == CreditWindow.OPEN
 
 
 def attempt_outside_window(*, attempt, extended_until=None):

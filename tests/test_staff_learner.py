@@ -503,3 +503,10 @@ def test_the_rules_count_extra_attempts_on_top_of_the_cap(capped):
     assert "may still take 1" in attempt_allowance_refusal(
         posttest=posttest, graded_count=2, passed=False, extra_attempts=1
     )
+
+
+def test_it_refuses_an_empty_post_with_the_forms_errors(staff_client, capped, out_of_attempts):
+    response = staff_client.post(attempt_url(out_of_attempts, capped), {})
+    assert response.status_code == 400
+    assert "Give the number of extra attempts." in response.content.decode()
+    assert not AttemptAllowance.objects.exists()
