@@ -17,7 +17,8 @@ PROVIDER_EVENING_UTC ?= 03:30:00
 # these files fail at that evening hour. Add a file here when it gains such a test.
 EVENING_TESTS := tests/test_accessible_viewing.py tests/test_catalog.py tests/test_claim.py \
   tests/test_credit_window.py tests/test_posttest.py tests/test_provider_time.py tests/test_publishing.py \
-  tests/test_live_activity.py tests/test_catalog_performance.py
+  tests/test_live_activity.py tests/test_catalog_performance.py tests/test_extensions.py \
+  tests/test_staff_learner.py
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 
 .PHONY: demo test bench install install-dev system-packages

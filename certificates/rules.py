@@ -10,7 +10,7 @@ from courses.models import Provider, local_date
 from courses.rules import (
     CREDIT_STEP,
     CreditWindow,
-    activity_credit_window,
+    learner_credit_window,
     recording_requirement_met,
     recording_requirement_met_at,
 )
@@ -86,10 +86,11 @@ def credit_gate(*, user, activity, at=None):
     if Provider.current().pk is None:
         # A certificate freezes the provider's name and statements: never the placeholders.
         gate.refusals.append(GateReason(GateCode.NO_PROVIDER))
-    window = activity_credit_window(activity, at=at)
+    participation = participation_of(user=user, activity=activity)
+    # The learner's own window: a credit extension staff granted them keeps it open.
+    window = learner_credit_window(activity, participation=participation, at=at)
     if window != CreditWindow.OPEN:
         gate.refusals.append(GateReason(GateCode.WINDOW, {"window": window}))
-    participation = participation_of(user=user, activity=activity)
     if participation is None:
         gate.refusals.append(GateReason(GateCode.NOT_STARTED))
         return gate
@@ -104,7 +105,9 @@ def credit_gate(*, user, activity, at=None):
     else:
         moments.append(response.submitted_at)
     passed = posttest_passed_attempt(user=user, activity=activity)
-    outside = passed and attempt_outside_window(attempt=passed)
+    outside = passed and attempt_outside_window(
+        attempt=passed, extended_until=participation.credit_extended_until
+    )
     if passed is None:
         gate.refusals.append(GateReason(GateCode.POSTTEST))
     elif outside:

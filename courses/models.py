@@ -717,6 +717,37 @@ class ViewingAccommodation(models.Model):
             })
 
 
+class CreditExtension(models.Model):
+    """Staff's leave for one learner to earn credit for an activity they started after its
+    termination date, until 23:59:59 of `until` (provider time); every other learner keeps
+    the activity's own window (courses.rules.credit_window).
+
+    A row is the record of who allowed it, when and why: it is never edited or deleted. A
+    later, longer extension is a new row; the latest `until` counts.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_extensions"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="credit_extensions")
+    until = models.DateField(help_text="The last day, inclusive, on which the learner may earn credit.")
+    reason = models.TextField(help_text="Why this learner may earn credit after the termination date.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["granted_at", "pk"]
+        indexes = [models.Index(fields=["user", "activity", "until"], name="credit_extension_lookup_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="credit_extension_has_reason")
+        ]
+
+    def __str__(self):
+        return f"Credit until {self.until} for {self.user} in {self.activity}"
+
+
 class SavedActivity(models.Model):
     """An activity a learner bookmarked for later."""
 

@@ -128,17 +128,27 @@ class CreditWindow(models.TextChoices):
     ARCHIVED = "archived", "This activity has been archived."
 
 
-def credit_window(*, status, release_date, termination_date, day):
+def credit_last_day(*, termination_date, extended_until=None):
+    """The last day a learner may earn credit: the termination date, or the end of the
+    extension staff granted them (CreditExtension) when it runs later."""
+    if extended_until is not None and extended_until > termination_date:
+        return extended_until
+    return termination_date
+
+
+def credit_window(*, status, release_date, termination_date, day, extended_until=None):
     """The credit window: whether credit can be earned on `day`, a calendar date in the
     provider's time zone, and if not why. The termination date is inclusive: credit is
-    open until 23:59:59 that day, provider time."""
+    open until 23:59:59 that day, provider time. `extended_until` is the last day of one
+    learner's extension: it keeps the window open for them alone, never a draft or an
+    archived activity."""
     if status == ActivityStatus.DRAFT:
         return CreditWindow.DRAFT
     if status == ActivityStatus.ARCHIVED:
         return CreditWindow.ARCHIVED
     if day < release_date:
         return CreditWindow.NOT_YET_RELEASED
-    if day > termination_date:
+    if day > credit_last_day(termination_date=termination_date, extended_until=extended_until):
         return CreditWindow.EXPIRED
     return CreditWindow.OPEN
 
@@ -156,8 +166,9 @@ def credit_window_q(window, *, day):
     }[CreditWindow(window)]
 
 
-def activity_credit_window(activity, *, at=None):
-    """`activity`'s credit window at the moment `at` (now by default), provider time."""
+def activity_credit_window(activity, *, at=None, extended_until=None):
+    """`activity`'s credit window at the moment `at` (now by default), provider time, for
+    a learner whose credit staff extended until `extended_until` (None: everyone else)."""
     # models imports this module, so the clock it keeps is imported when needed.
     from .models import provider_today
 
@@ -166,7 +177,74 @@ def activity_credit_window(activity, *, at=None):
         release_date=activity.release_date,
         termination_date=activity.termination_date,
         day=provider_today(at=at),
+        extended_until=extended_until,
     )
+
+
+def learner_credit_window(activity, *, participation, at=None):
+    """`activity`'s credit window for the learner of `participation` (None when they have
+    not started it), their extension included. The participation must come from
+    courses.selectors.participation_of, which reads the extension with it."""
+    return activity_credit_window(
+        activity, at=at, extended_until=participation.credit_extended_until if participation else None
+    )
+
+
+def credit_extension_refusal(*, status, participation):
+    """Why no learner's credit can be extended in an activity with `status`, or why the
+    learner of `participation` (None: they have not started it) needs no extension; ""
+    when one may be granted."""
+    if status == ActivityStatus.ARCHIVED:
+        return "This activity has been archived: it gives no credit, so there is nothing to extend."
+    if status == ActivityStatus.DRAFT:
+        return "This activity is a draft: it gives no credit, so there is nothing to extend."
+    if participation is None:
+        return (
+            "The learner has not started this activity: an extension lets a learner finish "
+            "an activity they began."
+        )
+    if participation.completed_at is not None:
+        return "The learner has completed this activity and claimed its certificate: there is nothing to extend."
+    return ""
+
+
+def credit_extension_problems(*, until, activity, day, extended_until=None):
+    """Why one learner's credit in `activity` cannot be extended until `until` (inclusive)
+    on `day`, as messages; empty when it can. `extended_until` is the last day of the
+    extension they already have, if any.
+
+    An extension runs past the termination date (before it, credit is open to everyone),
+    ends no earlier than today, and stays within the review cycle: an enduring material
+    gives no credit more than 3 years after its most recent review, or its release."""
+    problems = []
+    if until <= activity.termination_date:
+        problems.append(
+            f"The extension must end after the termination date, {_long_date(activity.termination_date)}: "
+            "until then every learner can earn credit."
+        )
+    if until < day:
+        problems.append(
+            f"The extension must not end before today, {_long_date(day)}: the learner would "
+            "have no time left to earn credit."
+        )
+    deadline = review_deadline(release_date=activity.release_date, reviewed_on=activity.reviewed_on)
+    if until > deadline:
+        since = "most recent review" if activity.reviewed_on else "release"
+        problems.append(
+            f"An enduring material must be reviewed at least every {REVIEW_CYCLE_YEARS} years, "
+            f"so credit cannot run past {_long_date(deadline)}, {REVIEW_CYCLE_YEARS} years after "
+            f"its {since}: choose that day or an earlier one."
+        )
+    if extended_until is not None and until <= extended_until:
+        problems.append(
+            f"The learner's credit is already extended until {_long_date(extended_until)}: "
+            "choose a later day to extend it further."
+        )
+    return problems
+
+
+def _long_date(day):
+    return date_format(day, "F j, Y")
 
 
 def review_deadline(*, release_date, reviewed_on=None):

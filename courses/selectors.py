@@ -1,12 +1,12 @@
 from decimal import Decimal
 from itertools import groupby
 
-from django.db.models import BooleanField, DateTimeField, Exists, OuterRef, Prefetch, Q, Value
+from django.db.models import BooleanField, DateTimeField, Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.http import Http404
 from django.utils.formats import date_format
 
 from .hooks import page_relations
-from .models import Activity, FacultyRole, Participation, SavedActivity
+from .models import Activity, CreditExtension, FacultyRole, Participation, SavedActivity
 from .rules import CreditWindow, activity_credit_window, assessment_locked
 from .search import SEARCH_CONFIG, stores_search_vector
 from .statements import ama_credits
@@ -169,13 +169,26 @@ def activity_for_learner(*, slug, user, page=True):
 
 
 def participation_of(*, user, activity):
+    """`user`'s participation in `activity`, or None, with what the rules read of it in
+    the same query: their viewing accommodation, and as `credit_extended_until` the last
+    day of their credit extension (None without one)."""
     if not user.is_authenticated:
         return None
-    # The accommodation comes along: the viewing requirement asks for it.
     return (
         Participation.objects.select_related("viewing_accommodation")
+        .annotate(credit_extended_until=credit_extended_until_subquery())
         .filter(user=user, activity=activity)
         .first()
+    )
+
+
+def credit_extended_until_subquery():
+    """The last day of the latest-running credit extension of a participation's learner in
+    its activity, as an annotation of Participation rows."""
+    return Subquery(
+        CreditExtension.objects.filter(user=OuterRef("user_id"), activity=OuterRef("activity_id"))
+        .order_by("-until")
+        .values("until")[:1]
     )
 
 

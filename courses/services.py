@@ -3,12 +3,27 @@ import re
 import secrets
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Activity, Participation, SavedActivity, SavedSearch, ViewingSession
-from .rules import recording_requirement_met, text_problem
+from .models import (
+    Activity,
+    CreditExtension,
+    Participation,
+    SavedActivity,
+    SavedSearch,
+    ViewingSession,
+    local_date,
+)
+from .rules import (
+    credit_extension_problems,
+    credit_extension_refusal,
+    recording_requirement_met,
+    text_problem,
+)
+from .selectors import credit_extended_until_subquery
 from .viewing import (
     VIEWING_SESSION_IDLE,
     merged_intervals,
@@ -55,6 +70,42 @@ def participation_mark_completed(*, user, activity, at=None):
     Participation.objects.filter(user=user, activity=activity, completed_at__isnull=True).update(
         completed_at=at or timezone.now()
     )
+
+
+def credit_extension_grant(*, user, activity, until, reason, granted_by, at=None):
+    """Let `user` earn credit in `activity` until 23:59:59 of `until`, provider time,
+    recording who allowed it and why. Raises ValidationError, granting nothing, when the
+    reason is missing or courses.rules refuses the extension (by field: "until", or
+    "__all__" when none can be granted)."""
+    at = at or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the extension."})
+    if text_problem(reason):
+        raise ValidationError({"reason": f"The reason {text_problem(reason)}."})
+    with transaction.atomic():
+        # The learner's participation is locked, so a form posted twice sees the extension
+        # the first post granted and refuses to grant the same again.
+        participation = (
+            Participation.objects.select_for_update(of=("self",))
+            .annotate(credit_extended_until=credit_extended_until_subquery())
+            .filter(user=user, activity=activity)
+            .first()
+        )
+        refusal = credit_extension_refusal(status=activity.status, participation=participation)
+        if refusal:
+            raise ValidationError(refusal)
+        problems = credit_extension_problems(
+            until=until,
+            activity=activity,
+            day=local_date(at),
+            extended_until=participation.credit_extended_until,
+        )
+        if problems:
+            raise ValidationError({"until": problems})
+        return CreditExtension.objects.create(
+            user=user, activity=activity, until=until, reason=reason, granted_by=granted_by, granted_at=at
+        )
 
 
 def saved_activity_set(*, user, activity, saved):

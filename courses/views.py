@@ -18,7 +18,13 @@ from .cache import CATALOG_VERSION, cache_key, shared_page, versioned
 from .forms import CatalogFilterForm
 from .media import media_origins, media_type
 from .models import Activity, SavedActivity, provider_today
-from .rules import CreditWindow, recording_requirement_met, viewing_accommodation_of
+from .rules import (
+    CreditWindow,
+    credit_last_day,
+    learner_credit_window,
+    recording_requirement_met,
+    viewing_accommodation_of,
+)
 from .selectors import (
     activity_for_learner,
     catalog_activities,
@@ -126,11 +132,19 @@ def activity_page_context(*, request, activity, preview=False):
         and request.user.is_authenticated
         and SavedActivity.objects.filter(user=request.user, activity=activity).exists()
     )
+    participation = None if preview else participation_of(user=request.user, activity=activity)
+    extended_until = participation.credit_extended_until if participation else None
+    if extended_until is not None:
+        # Staff extended this learner's credit: the page shows their own window.
+        activity.window = learner_credit_window(activity, participation=participation)
     return {
         "activity": activity,
         "texts": activity.texts(),
         "disclosure": activity.disclosure_statement(),
-        "participation": None if preview else participation_of(user=request.user, activity=activity),
+        "participation": participation,
+        "credit_ends_on": credit_last_day(
+            termination_date=activity.termination_date, extended_until=extended_until
+        ),
         "saved": saved,
         "preview": preview,
     }

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import staff, staff_provider
+from . import staff, staff_learners, staff_provider
 
 app_name = "staff"
 
@@ -13,4 +13,16 @@ urlpatterns = [
     path("activities/<slug:slug>/", staff.activity, name="activity"),
     path("activities/<slug:slug>/completions.csv", staff.completions_csv, name="completions_csv"),
     path("activities/<slug:slug>/evaluations.csv", staff.evaluations_csv, name="evaluations_csv"),
+    path("learners/", staff_learners.learner_list, name="learners"),
+    path("learners/<int:pk>/", staff_learners.learner_detail, name="learner"),
+    path(
+        "learners/<int:pk>/activities/<int:activity_id>/extension/",
+        staff_learners.extension_grant,
+        name="learner_extension",
+    ),
+    path(
+        "learners/<int:pk>/activities/<int:activity_id>/extra-attempt/",
+        staff_learners.extra_attempt_grant,
+        name="learner_extra_attempt",
+    ),
 ]

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -156,6 +156,47 @@ class Attempt(models.Model):
     @property
     def is_submitted(self):
         return self.submitted_at is not None
+
+
+# Extra attempts one grant may give: more is no longer a second chance but a new cap,
+# which belongs on the post-test itself.
+MAX_EXTRA_ATTEMPTS = 5
+
+
+class AttemptAllowance(models.Model):
+    """Staff's leave for one learner to take more attempts at a post-test than its cap
+    allows (quizzes.rules.attempts_used_up counts them), for example after a technical
+    failure.
+
+    A row is the record of who allowed it, when and why: it is never edited or deleted;
+    a further grant is a new row.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempt_allowances"
+    )
+    posttest = models.ForeignKey(PostTest, on_delete=models.PROTECT, related_name="allowances")
+    extra_attempts = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_EXTRA_ATTEMPTS)]
+    )
+    reason = models.TextField(help_text="Why this learner may take more attempts than the post-test allows.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["granted_at", "pk"]
+        indexes = [models.Index(fields=["user", "posttest"], name="attempt_allowance_lookup_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(extra_attempts__gte=1), name="attempt_allowance_at_least_one"
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="attempt_allowance_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.extra_attempts} extra attempt(s) for {self.user} on {self.posttest}"
 
 
 class AttemptAnswer(models.Model):

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from courses.models import local_date
-from courses.rules import ActivityStatus, CreditWindow, credit_window
+from courses.rules import ActivityStatus, CreditWindow, credit_last_day, credit_window
 
-from .models import Attempt, Evaluation, PostTest
+from .models import MAX_EXTRA_ATTEMPTS, Attempt, Evaluation, PostTest
 
 
 def score_percent(*, correct, total):
@@ -42,12 +42,14 @@ def answer_is_right(*, question, choices, chosen_ids):
     return len(set(chosen_ids)) == 1 and own[next(iter(chosen_ids))].is_correct
 
 
-def attempt_credit_window(*, attempt):
-    """The activity's credit window on the provider's day `attempt` was handed in.
+def attempt_credit_window(*, attempt, extended_until=None):
+    """The activity's credit window on the provider's day `attempt` was handed in, for a
+    learner whose credit staff extended until `extended_until` (None: not extended).
 
-    The submission counts, not the start: an attempt opened on the termination date and
-    submitted after midnight (provider time) earns no credit. Only the dates count: the
-    status is today's, not that day's, and the credit gate checks today's on its own.
+    The submission counts, not the start: an attempt opened on the termination date (or
+    the extension's last day) and submitted after midnight (provider time) earns no
+    credit. Only the dates count: the status is today's, not that day's, and the credit
+    gate checks today's on its own.
     """
     activity = attempt.posttest.activity
     return credit_window(
@@ -55,6 +57,7 @@ def attempt_credit_window(*, attempt):
         release_date=activity.release_date,
         termination_date=activity.termination_date,
         day=local_date(attempt.submitted_at),
+        extended_until=extended_until,
     )
 
 
@@ -63,18 +66,21 @@ def attempt_within_credit_window(*, attempt):
     return attempt.is_submitted and attempt_credit_window(attempt=attempt) == CreditWindow.OPEN
 
 
-def attempt_outside_window(*, attempt):
+def attempt_outside_window(*, attempt, extended_until=None):
     """Why a graded attempt earns no credit, as the parameters of
-    attempt_no_credit_message, or None when it does (or is not graded yet)."""
+    attempt_no_credit_message, or None when it does (or is not graded yet).
+    `extended_until` is the last day of the learner's credit extension, if any."""
     if not attempt.is_submitted:
         return None
-    window = attempt_credit_window(attempt=attempt)
+    window = attempt_credit_window(attempt=attempt, extended_until=extended_until)
     if window == CreditWindow.OPEN:
         return None
     return {
         "window": window,
         "handed_in_on": local_date(attempt.submitted_at),
-        "termination_date": attempt.posttest.activity.termination_date,
+        "termination_date": credit_last_day(
+            termination_date=attempt.posttest.activity.termination_date, extended_until=extended_until
+        ),
     }
 
 
@@ -111,14 +117,22 @@ class Standing:
     open_attempt: Attempt | None
     passed: Attempt | None
     next_attempt_at: datetime.datetime | None
+    # Attempts staff allowed this learner beyond the post-test's cap (AttemptAllowance).
+    extra_attempts: int = 0
 
     @property
     def latest(self):
         return self.graded[0] if self.graded else None
 
     @property
+    def attempts_allowed(self):
+        return attempts_allowed(posttest=self.posttest, extra_attempts=self.extra_attempts)
+
+    @property
     def out_of_attempts(self):
-        return attempts_used_up(posttest=self.posttest, graded_count=len(self.graded))
+        return attempts_used_up(
+            posttest=self.posttest, graded_count=len(self.graded), extra_attempts=self.extra_attempts
+        )
 
     @property
     def refusal(self):
@@ -128,12 +142,45 @@ class Standing:
             graded_count=len(self.graded),
             passed=self.passed is not None,
             next_attempt_at=self.next_attempt_at,
+            extra_attempts=self.extra_attempts,
         )
 
 
-def attempts_used_up(*, posttest, graded_count):
+def attempts_allowed(*, posttest, extra_attempts=0):
+    """How many graded attempts a learner may have: the post-test's cap plus the extra
+    attempts staff allowed them, or None where the post-test sets no cap."""
     cap = posttest.max_attempts
-    return cap is not None and graded_count >= cap
+    return None if cap is None else cap + extra_attempts
+
+
+def attempts_used_up(*, posttest, graded_count, extra_attempts=0):
+    allowed = attempts_allowed(posttest=posttest, extra_attempts=extra_attempts)
+    return allowed is not None and graded_count >= allowed
+
+
+def attempt_allowance_refusal(*, posttest, graded_count, passed, extra_attempts):
+    """Why staff cannot allow a learner more attempts now, or "" when they can: only on a
+    post-test that caps attempts, which the learner has not passed, once they have used
+    every attempt they have (the cap plus `extra_attempts` already allowed)."""
+    if posttest.max_attempts is None:
+        return "This post-test allows unlimited attempts, so the learner needs no extra one."
+    if passed:
+        return "The learner has passed this post-test; further attempts are not needed."
+    allowed = attempts_allowed(posttest=posttest, extra_attempts=extra_attempts)
+    if graded_count < allowed:
+        left = allowed - graded_count
+        return (
+            f"The learner has used {graded_count} of {allowed} attempts and may still take "
+            f"{left}: allow more once they have used them all."
+        )
+    return ""
+
+
+def extra_attempts_problem(extra_attempts):
+    """What is wrong with the number of extra attempts one grant gives, or ""."""
+    if extra_attempts is None or not 1 <= extra_attempts <= MAX_EXTRA_ATTEMPTS:
+        return f"Allow between 1 and {MAX_EXTRA_ATTEMPTS} extra attempts."
+    return ""
 
 
 def next_attempt_time(*, posttest, last_submitted_at, at=None):
@@ -145,20 +192,23 @@ def next_attempt_time(*, posttest, last_submitted_at, at=None):
     return ready if ready > (at or timezone.now()) else None
 
 
-def attempt_refusal(*, posttest, graded_count, passed, next_attempt_at):
+def attempt_refusal(*, posttest, graded_count, passed, next_attempt_at, extra_attempts=0):
     """Why the learner may neither take nor hand in an attempt now, or "" when they may:
-    from how many attempts they had graded, whether one passed and when the wait ends."""
+    from how many attempts they had graded, whether one passed, when the wait ends and
+    how many extra attempts staff allowed them."""
     if passed:
         return "You have passed this post-test; further attempts are not needed."
-    if attempts_used_up(posttest=posttest, graded_count=graded_count):
-        return f"You have used all {posttest.max_attempts} attempts for this post-test."
+    if attempts_used_up(posttest=posttest, graded_count=graded_count, extra_attempts=extra_attempts):
+        allowed = attempts_allowed(posttest=posttest, extra_attempts=extra_attempts)
+        return f"You have used all {allowed} attempts for this post-test."
     if next_attempt_at:
         return "Please wait before you try the post-test again."
     return ""
 
 
-def standing_of(*, posttest, attempts, at=None):
-    """Where a learner stands on `posttest`, given all their `attempts` on it."""
+def standing_of(*, posttest, attempts, at=None, extra_attempts=0):
+    """Where a learner stands on `posttest`, given all their `attempts` on it and the
+    `extra_attempts` staff allowed them."""
     graded = sorted(
         (attempt for attempt in attempts if attempt.is_submitted),
         key=lambda attempt: (attempt.submitted_at, attempt.pk),
@@ -173,6 +223,7 @@ def standing_of(*, posttest, attempts, at=None):
         next_attempt_at=next_attempt_time(
             posttest=posttest, last_submitted_at=graded[0].submitted_at if graded else None, at=at
         ),
+        extra_attempts=extra_attempts,
     )
 
 

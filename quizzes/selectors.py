@@ -1,6 +1,6 @@
 from collections import Counter
 
-from django.db.models import Case, Count, Max, Prefetch, Q, When
+from django.db.models import Case, Count, Max, Prefetch, Q, Sum, When
 from django.db.models.functions import Lower, Trim
 
 from .models import (
@@ -8,13 +8,20 @@ from .models import (
     LIKERT_CHOICES,
     YES_NO_CHOICES,
     Attempt,
+    AttemptAllowance,
     AttemptAnswer,
     EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
     PostTest,
 )
-from .rules import attempt_refusal, attempt_review_level, next_attempt_time, standing_of
+from .rules import (
+    attempt_refusal,
+    attempt_review_level,
+    attempts_used_up,
+    next_attempt_time,
+    standing_of,
+)
 
 
 def posttest_passed_attempt(*, user, activity):
@@ -27,9 +34,31 @@ def posttest_passed_attempt(*, user, activity):
     )
 
 
+def extra_attempts_of(*, user, posttest):
+    """How many attempts beyond the post-test's cap staff allowed `user` in all."""
+    total = AttemptAllowance.objects.filter(user=user, posttest=posttest).aggregate(
+        total=Sum("extra_attempts")
+    )["total"]
+    return total or 0
+
+
+def _extra_attempts_if_capped(*, user, posttest, graded_count):
+    # Allowances only matter to a learner who has used the post-test's own attempts, so
+    # everyone else is spared the query.
+    if attempts_used_up(posttest=posttest, graded_count=graded_count):
+        return extra_attempts_of(user=user, posttest=posttest)
+    return 0
+
+
 def posttest_standing(*, user, posttest, at=None):
     attempts = list(Attempt.objects.filter(user=user, posttest=posttest))
-    return standing_of(posttest=posttest, attempts=attempts, at=at)
+    graded_count = sum(attempt.is_submitted for attempt in attempts)
+    return standing_of(
+        posttest=posttest,
+        attempts=attempts,
+        at=at,
+        extra_attempts=_extra_attempts_if_capped(user=user, posttest=posttest, graded_count=graded_count),
+    )
 
 
 def attempt_refusal_of(*, user, posttest, at=None):
@@ -43,6 +72,7 @@ def attempt_refusal_of(*, user, posttest, at=None):
         graded_count=graded["count"],
         passed=graded["passed"] > 0,
         next_attempt_at=next_attempt_time(posttest=posttest, last_submitted_at=graded["last"], at=at),
+        extra_attempts=_extra_attempts_if_capped(user=user, posttest=posttest, graded_count=graded["count"]),
     )
 
 

@@ -6,11 +6,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
+from courses.rules import text_problem
 from courses.selectors import participation_of
 
 from .models import (
     AnswerChoice,
     Attempt,
+    AttemptAllowance,
     AttemptAnswer,
     Choice,
     Evaluation,
@@ -20,8 +22,15 @@ from .models import (
     PostTest,
     Question,
 )
-from .rules import answer_is_right, evaluation_is_editable, score_passes, score_percent
-from .selectors import attempt_questions, attempt_refusal_of, posttest_standing
+from .rules import (
+    answer_is_right,
+    attempt_allowance_refusal,
+    evaluation_is_editable,
+    extra_attempts_problem,
+    score_passes,
+    score_percent,
+)
+from .selectors import attempt_questions, attempt_refusal_of, extra_attempts_of, posttest_standing
 
 Kind = EvaluationQuestion.Kind
 # The form a new installation starts from; staff edit it in the admin afterwards.
@@ -144,6 +153,45 @@ def attempt_submit(*, attempt_id, user, answers, at=None, questions=None):
         attempt.submitted_at = at or timezone.now()
         attempt.save(update_fields=["correct_count", "question_count", "score", "passed", "submitted_at"])
     return attempt
+
+
+def attempt_allowance_grant(*, user, posttest, extra_attempts, reason, granted_by, at=None):
+    """Allow `user` `extra_attempts` more attempts at `posttest` than its cap, recording
+    who allowed it and why. Raises ValidationError, granting nothing, when the reason or
+    the number is missing or wrong (by field), or when quizzes.rules sees no use in more
+    attempts (the post-test sets no cap, the learner passed or has attempts left)."""
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Give the reason for the extra attempts."
+    elif text_problem(reason):
+        errors["reason"] = f"The reason {text_problem(reason)}."
+    if extra_attempts_problem(extra_attempts):
+        errors["extra_attempts"] = extra_attempts_problem(extra_attempts)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # The learner's attempts are locked, so a form posted twice sees the attempts the
+        # first post allowed, and refuses to allow more while they are unused.
+        attempts = list(
+            Attempt.objects.select_for_update().filter(user=user, posttest=posttest, submitted_at__isnull=False)
+        )
+        refusal = attempt_allowance_refusal(
+            posttest=posttest,
+            graded_count=len(attempts),
+            passed=any(attempt.passed for attempt in attempts),
+            extra_attempts=extra_attempts_of(user=user, posttest=posttest),
+        )
+        if refusal:
+            raise ValidationError(refusal)
+        return AttemptAllowance.objects.create(
+            user=user,
+            posttest=posttest,
+            extra_attempts=extra_attempts,
+            reason=reason,
+            granted_by=granted_by,
+            granted_at=at or timezone.now(),
+        )
 
 
 def evaluation_submit(*, user, evaluation, answers, at=None):

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from courses.models import Provider
-from courses.rules import recording_requirement_met
+from courses.rules import learner_credit_window, recording_requirement_met
 from courses.selectors import activity_for_learner, participation_of
 
 from .forms import AttemptForm, EvaluationForm, PostTestForm
@@ -96,6 +96,8 @@ def posttest(request, slug):
         return redirect(activity)
     # The activity holds its recording and post-test already; the rules read them from here.
     participation.activity = activity
+    # The learner's own window: a credit extension staff granted them keeps it open.
+    activity.window = learner_credit_window(activity, participation=participation)
     if not recording_requirement_met(participation=participation):
         messages.info(request, "Watch the recording before you take the post-test.")
         return redirect("courses:watch", slug=activity.slug)
@@ -104,18 +106,18 @@ def posttest(request, slug):
     except PostTest.DoesNotExist:
         return redirect("certificates:claim", slug=activity.slug)
     if request.method == "POST":
-        return _posttest_submit(request, activity, posttest)
+        return _posttest_submit(request, activity, posttest, participation)
     standing = posttest_standing(user=request.user, posttest=posttest)
     if not standing.refusal and (not standing.graded or "retake" in request.GET):
         try:
             attempt = attempt_open(user=request.user, posttest=posttest, standing=standing)
         except AttemptRefused as refused:
-            return _posttest_page(request, activity, standing, notice=str(refused))
-        return _posttest_page(request, activity, standing, attempt=attempt)
-    return _posttest_page(request, activity, standing)
+            return _posttest_page(request, activity, standing, participation, notice=str(refused))
+        return _posttest_page(request, activity, standing, participation, attempt=attempt)
+    return _posttest_page(request, activity, standing, participation)
 
 
-def _posttest_submit(request, activity, posttest):
+def _posttest_submit(request, activity, posttest, participation):
     handed_in = AttemptForm(request.POST)
     if not handed_in.is_valid():
         return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
@@ -135,7 +137,7 @@ def _posttest_submit(request, activity, posttest):
         if form.is_forged():
             return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
         standing = posttest_standing(user=request.user, posttest=posttest)
-        return _posttest_page(request, activity, standing, attempt=attempt, form=form)
+        return _posttest_page(request, activity, standing, participation, attempt=attempt, form=form)
     try:
         attempt_submit(attempt_id=attempt.pk, user=request.user, answers=form.answers(), questions=items)
     except AttemptClosed:
@@ -145,13 +147,15 @@ def _posttest_submit(request, activity, posttest):
     return redirect("quizzes:posttest", slug=activity.slug)
 
 
-def _credit_note(attempt):
+def _credit_note(attempt, participation):
     """Why a passing attempt earns no credit, or "" when it does."""
-    outside = attempt.passed and attempt_outside_window(attempt=attempt)
+    outside = attempt.passed and attempt_outside_window(
+        attempt=attempt, extended_until=participation.credit_extended_until
+    )
     return attempt_no_credit_message(**outside) if outside else ""
 
 
-def _posttest_page(request, activity, standing, *, attempt=None, form=None, notice=""):
+def _posttest_page(request, activity, standing, participation, *, attempt=None, form=None, notice=""):
     """The post-test page: a live attempt's questions (and nothing that gives away the
     answers), or else the result of the attempt that counts with what comes next."""
     provider = Provider.current()
@@ -194,7 +198,7 @@ def _posttest_page(request, activity, standing, *, attempt=None, form=None, noti
         context.update(
             last=shown,
             review=attempt_review(attempt=shown),
-            credit_note=_credit_note(shown),
+            credit_note=_credit_note(shown, participation),
             now=timezone.now(),
         )
     return render(request, "quizzes/posttest.html", context)

@@ -470,3 +470,29 @@ def _fields_of(instance):
         for field in instance._meta.concrete_fields
         if not field.primary_key
     }
+
+
+class CreditExtensionFactory(factory.django.DjangoModelFactory):
+    """Staff's extension of one learner's credit past the activity's termination date."""
+
+    class Meta:
+        model = "courses.CreditExtension"
+
+    user = factory.SubFactory(UserFactory)
+    activity = factory.SubFactory(ActivityFactory)
+    until = factory.LazyAttribute(lambda e: e.activity.termination_date + datetime.timedelta(days=14))
+    reason = "In hospital during the last weeks before the termination date."
+    granted_by = factory.SubFactory(StaffUserFactory)
+
+
+class AttemptAllowanceFactory(factory.django.DjangoModelFactory):
+    """Staff's leave for one learner to take more post-test attempts than the cap allows."""
+
+    class Meta:
+        model = "quizzes.AttemptAllowance"
+
+    user = factory.SubFactory(UserFactory)
+    posttest = factory.SubFactory(PostTestFactory)
+    extra_attempts = 1
+    reason = "The connection dropped while the last attempt was handed in."
+    granted_by = factory.SubFactory(StaffUserFactory)
