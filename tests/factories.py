@@ -15,11 +15,14 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from certificates.issuing import certificate_issue
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateCredit
 from certificates.services import certificate_snapshot
+from courses.credit_types import AMA, CREDIT_TYPE_SEED
 from courses.models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -470,3 +473,33 @@ def _fields_of(instance):
         for field in instance._meta.concrete_fields
         if not field.primary_key
     }
+
+
+def credit_type_of(code):
+    """The credit type `code` as migration 0013 seeds it (created again when a transactional
+    test's flush removed the seeded rows)."""
+    seed = next(entry for entry in CREDIT_TYPE_SEED if entry["code"] == code)
+    credit_type, _ = CreditType.objects.get_or_create(
+        code=code, defaults={key: value for key, value in seed.items() if key != "code"}
+    )
+    return credit_type
+
+
+def credit_line_for(*, certificate, code=AMA, amount=None, **reporting):
+    """A frozen credit line of `certificate`, as the claim writes one: `code`'s type, the
+    amount (the certificate's credits by default) and what reporting needs about it, e.g.
+    board="ABIM", board_id="123456", moc_credit_types=["MK"] for MOC points."""
+    credit_type = credit_type_of(code)
+    amount = Decimal(amount) if amount is not None else certificate.credits_claimed or certificate.activity_credits
+    return CertificateCredit.objects.create(
+        certificate=certificate, credit_type=credit_type, order=credit_type.order, name=credit_type.name,
+        amount=amount, amount_display=credit_type.amount_display(amount), reporting=reporting,
+    )
+
+
+def moc_offer_for(*, activity, board="ABIM", amount="1", practice_areas=(), credit_types=("MK",)):
+    """`activity`'s registration with `board`'s MOC program."""
+    return ActivityCredit.objects.create(
+        activity=activity, credit_type=credit_type_of(f"moc_{board.lower()}"), amount=Decimal(amount),
+        moc_practice_areas=list(practice_areas), moc_credit_types=list(credit_types),
+    )
