@@ -18,16 +18,19 @@ QUEUE_VIEW_CHOICES = [
 QUEUE_WINDOW_CHOICES = [(7, "7 days"), (14, "14 days"), (30, "30 days")]
 
 
+def with_defaults(query, defaults):
+    """A GET form's data: what the query gives, else `defaults` (a period alone, from a
+    bookmark or the MOC queue, previews the Excel file)."""
+    data = query.copy()
+    for name, value in defaults.items():
+        data.setdefault(name, value)
+    return data
+
+
 def _format_field():
-    # Optional: a period alone (from a bookmark or the MOC queue) previews the Excel file.
     return forms.ChoiceField(
-        label="File", choices=pars.PARS_FORMATS, initial=TableFormat.XLSX, widget=forms.RadioSelect,
-        required=False,
+        label="File", choices=pars.PARS_FORMATS, initial=TableFormat.XLSX, widget=forms.RadioSelect
     )
-
-
-def _format_or_default(value):
-    return value or TableFormat.XLSX
 
 
 class LearnerFileForm(ReportPeriodForm):
@@ -39,10 +42,9 @@ class LearnerFileForm(ReportPeriodForm):
         required=False,
         help_text="Sends again the completions of the period that an earlier file added.",
     )
-    table_format = _format_field()
+    DEFAULTS = {"table_format": TableFormat.XLSX}
 
-    def clean_table_format(self):
-        return _format_or_default(self.cleaned_data["table_format"])
+    table_format = _format_field()
 
     def clean(self):
         data = super().clean()
@@ -65,9 +67,6 @@ class ActivityFileForm(forms.Form):
     year = forms.IntegerField(label="Reporting year", min_value=FIRST_REPORTING_YEAR)
     table_format = _format_field()
 
-    def clean_table_format(self):
-        return _format_or_default(self.cleaned_data["table_format"])
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         this_year = provider_today().year
@@ -79,15 +78,13 @@ class ActivityFileForm(forms.Form):
 
 
 class MocQueueForm(forms.Form):
-    view = forms.ChoiceField(label="Show", choices=QUEUE_VIEW_CHOICES, required=False)
+    DEFAULTS = {"view": "due", "within": "30"}
+
+    view = forms.ChoiceField(label="Show", choices=QUEUE_VIEW_CHOICES)
     within = forms.TypedChoiceField(
-        label="Due within", choices=QUEUE_WINDOW_CHOICES, coerce=int, required=False,
+        label="Due within", choices=QUEUE_WINDOW_CHOICES, coerce=int,
         help_text="For records not sent yet: their board's deadline falls within this many days.",
     )
-
-    def view_and_window(self):
-        data = self.cleaned_data
-        return data.get("view") or "due", data.get("within") or 30
 
 
 class MocOutcomeForm(forms.Form):

@@ -29,7 +29,7 @@ from .reporting import (
     pars_learner_preview,
     reporting_batches,
 )
-from .reporting_forms import ActivityFileForm, LearnerFileForm, MocOutcomeForm, MocQueueForm
+from .reporting_forms import ActivityFileForm, LearnerFileForm, MocOutcomeForm, MocQueueForm, with_defaults
 from .roles import reports_required
 
 BATCHES_PER_PAGE = 20
@@ -55,9 +55,9 @@ def _pars_page(request, *, form, activity_form=None, preview=None, status=200):
 @reports_required
 def pars_files(request):
     """The PARS page: with a period, the preview of the learner file (nothing recorded)."""
-    form = LearnerFileForm(request.GET if "start" in request.GET or "end" in request.GET else None)
-    if not form.is_bound:
-        return _pars_page(request, form=form)
+    if "start" not in request.GET and "end" not in request.GET:
+        return _pars_page(request, form=LearnerFileForm())
+    form = LearnerFileForm(with_defaults(request.GET, LearnerFileForm.DEFAULTS))
     if not form.is_valid():
         return _pars_page(request, form=form, status=400)
     return _pars_page(request, form=form, preview=pars_learner_preview(**form.options()))
@@ -123,10 +123,10 @@ def pars_learners_legacy(request):
 
 @reports_required
 def moc(request):
-    form = MocQueueForm(request.GET)
+    form = MocQueueForm(with_defaults(request.GET, MocQueueForm.DEFAULTS))
     if not form.is_valid():
         return render(request, "staff/reporting/moc.html", {"form": form}, status=400)
-    view, within = form.view_and_window()
+    view, within = form.cleaned_data["view"], form.cleaned_data["within"]
     today = provider_today()
     page = Paginator(moc_queue(view=view, today=today, within_days=within), QUEUE_PER_PAGE).get_page(
         request.GET.get("page")

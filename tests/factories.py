@@ -503,3 +503,24 @@ def moc_offer_for(*, activity, board="ABIM", amount="1", practice_areas=(), cred
         activity=activity, credit_type=credit_type_of(f"moc_{board.lower()}"), amount=Decimal(amount),
         moc_practice_areas=list(practice_areas), moc_credit_types=list(credit_types),
     )
+
+
+def reporting_physician(**fields):
+    """A physician who shares completions with boards and gave all PARS asks for."""
+    return UserFactory(**{
+        "given_name": "Grace", "family_name": "Hopper", "share_with_boards": True,
+        "birth_month": 2, "birth_day": 29, "licence_state": "NY", "licence_number": "123456",
+        "npi": "1234567890", "certifying_board": "ABIM", "board_id": "246810", **fields,
+    })
+
+
+def certificate_with_lines(activity, user, *, on=datetime.date(2025, 3, 10), credits="1.25", moc=True, **fields):
+    """A certificate of `user` completed `on` (a day of March 2025, the period the PARS
+    tests export) with its AMA line and, when `moc`, its ABIM MOC points line carrying the
+    learner's board ID as the claim froze it."""
+    certificate = certificate_for(activity=activity, user=user, credits=credits, completed_on=on, **fields)
+    credit_line_for(certificate=certificate)
+    if moc:
+        credit_line_for(certificate=certificate, code="moc_abim", board="ABIM", board_id=user.board_id,
+                        moc_credit_types=["MK"], moc_practice_areas=["Cardiovascular Disease"])
+    return certificate

@@ -20,14 +20,16 @@ from lms.models import ReportedRecord, ReportingBatch, User
 
 from .factories import (
     CommercialSupportFactory,
+    ProviderFactory,
     StaffUserFactory,
-    UserFactory,
     certificate_for,
+    certificate_with_lines as completion,
     certificates_in_bulk,
     complete_activity,
     credit_line_for,
     credit_type_of,
     moc_offer_for,
+    reporting_physician as physician,
     staff_login,
 )
 
@@ -43,7 +45,7 @@ PAGE = "/staff/reporting/pars/"
 
 @pytest.fixture
 def provider(db):
-    return Provider.objects.create(name="Example Medical School", accme_provider_id=PROVIDER_ID)
+    return ProviderFactory(accme_provider_id=PROVIDER_ID)
 
 
 @pytest.fixture
@@ -55,15 +57,6 @@ def staff(provider):
 def staff_client(client, staff):
     staff_login(client, staff)
     return client
-
-
-def physician(**fields):
-    """A physician who shares completions with boards and gave all PARS asks for."""
-    return UserFactory(**{
-        "given_name": "Grace", "family_name": "Hopper", "share_with_boards": True,
-        "birth_month": 2, "birth_day": 29, "licence_state": "NY", "licence_number": "123456",
-        "npi": "1234567890", "certifying_board": "ABIM", "board_id": "246810", **fields,
-    })
 
 
 @pytest.fixture
@@ -83,16 +76,6 @@ def demo_activity(provider):
     moc_offer_for(activity=activity, board="ABIM", amount="1.5", practice_areas=["Cardiovascular Disease"],
                   credit_types=["MK"])
     return activity
-
-
-def completion(activity, user, *, on=datetime.date(2025, 3, 10), credits="1.25", moc=True, **fields):
-    """A certificate of `user` with its AMA line, and its ABIM MOC line when `moc`."""
-    certificate = certificate_for(activity=activity, user=user, credits=credits, completed_on=on, **fields)
-    credit_line_for(certificate=certificate)
-    if moc:
-        credit_line_for(certificate=certificate, code="moc_abim", board="ABIM", board_id=user.board_id,
-                        moc_credit_types=["MK"], moc_practice_areas=["Cardiovascular Disease"])
-    return certificate
 
 
 def export(client, period=MARCH, *, table_format="txt", include_reported=False):
@@ -327,6 +310,8 @@ def test_it_sends_the_old_pars_csv_address_to_the_preview(staff_client, provider
     response = staff_client.get("/staff/pars.csv", MARCH)
     assert response.status_code == 302
     assert response.url == f"{PAGE}?start=2025-03-01&end=2025-03-31"
+    preview = staff_client.get(response.url)
+    assert preview.status_code == 200 and preview.context["preview"] is not None
 
 
 @pytest.mark.parametrize(
