@@ -22,7 +22,7 @@ from courses.models import Activity, ActivityCredit, Provider
 
 from . import pars
 from .models import ReportedRecord, ReportingBatch
-from .reports import _count_per_activity
+from .reports import count_per_activity
 
 # Rows a server-side cursor fetches at a time, and records written per INSERT: the file
 # and its log hold one chunk in memory, not the whole period.
@@ -246,8 +246,8 @@ def pars_activity_file(*, year):
     with_ama = Exists(CertificateCredit.objects.filter(certificate=OuterRef("pk"), credit_type__code=AMA))
     rows = (
         activities.annotate(
-            completions=_count_per_activity(completed, activity_path="activity"),
-            physicians=_count_per_activity(completed.filter(with_ama), activity_path="activity"),
+            completions=count_per_activity(completed, activity_path="activity"),
+            physicians=count_per_activity(completed.filter(with_ama), activity_path="activity"),
         )
         .prefetch_related(
             "commercial_supports",

@@ -33,7 +33,7 @@ from .models import User
 SCORE_BAND_WIDTH = 10
 
 
-def _count_per_activity(queryset, *, activity_path, distinct_field="pk"):
+def count_per_activity(queryset, *, activity_path, distinct_field="pk"):
     """The count of `queryset` rows per activity as a subquery, so a list of activities
     takes one query however many it holds."""
     return Coalesce(
@@ -69,17 +69,17 @@ def activities_with_completion_counts():
     return (
         Activity.objects.select_related("series")
         .annotate(
-            started=_count_per_activity(Participation.objects.all(), activity_path="activity"),
-            evaluated=_count_per_activity(
+            started=count_per_activity(Participation.objects.all(), activity_path="activity"),
+            evaluated=count_per_activity(
                 EvaluationResponse.objects.all(), activity_path="evaluation__activity"
             ),
-            tested=_count_per_activity(
+            tested=count_per_activity(
                 graded, activity_path="posttest__activity", distinct_field="user"
             ),
-            passed=_count_per_activity(
+            passed=count_per_activity(
                 graded.filter(passed=True), activity_path="posttest__activity", distinct_field="user"
             ),
-            certified=_count_per_activity(
+            certified=count_per_activity(
                 Certificate.objects.standing(), activity_path="activity"
             ),
             credits_claimed=Coalesce(_sum_per_activity("credits_claimed"), Value(Decimal(0))),

@@ -11,7 +11,9 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 
 from certificates.models import Certificate, CertificateCredit
 from courses.models import Activity, Provider
@@ -304,6 +306,22 @@ def test_it_downloads_a_recorded_file_again_as_it_was_sent(staff_client, demo_ac
 
     assert again == sent
     assert ReportingBatch.objects.count() == 1
+
+
+def test_it_lists_the_exported_files_in_a_constant_number_of_queries(staff_client, demo_activity, django_assert_num_queries):
+    export_activities(staff_client)
+    with CaptureQueriesContext(connection) as one:
+        staff_client.get(PAGE)
+    # Read now: the next request clears the connection's query log.
+    queries = len(one)
+    for year in (2021, 2022, 2023, 2024):
+        export_activities(staff_client, year=year)
+    staff_login(staff_client, StaffUserFactory())
+    export_activities(staff_client, year=2020)
+
+    with django_assert_num_queries(queries):
+        response = staff_client.get(PAGE)
+    assert len(response.context["batches"].object_list) == 6
 
 
 def test_it_sends_the_old_pars_csv_address_to_the_preview(staff_client, provider):
