@@ -31,11 +31,13 @@ from .media import (
 from .rules import (
     ActivityStatus,
     CreditWindow,
+    OutcomeMeasure,
     activity_credit_window,
     activity_date_problems,
     credit_window_q,
     validate_credit_amount,
     validate_joint_providers,
+    validate_outcome_measures,
     validate_relationships,
     validate_time_zone,
 )
@@ -146,6 +148,7 @@ class ActivityQuerySet(models.QuerySet):
 
 class Activity(models.Model):
     Status = ActivityStatus
+    OutcomeMeasure = OutcomeMeasure
 
     slug = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=300)
@@ -199,6 +202,13 @@ class Activity(models.Model):
         blank=True,
         help_text="With joint providers, printed instead of the accreditation statement. "
         "Leave blank to use the generated statement.",
+    )
+    outcome_measures = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_outcome_measures],
+        help_text="How the activity's effect is evaluated, reported to PARS: codes of "
+        'courses.rules.OutcomeMeasure, e.g. ["learner_knowledge"].',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

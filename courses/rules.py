@@ -117,6 +117,26 @@ class ActivityStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class OutcomeMeasure(models.TextChoices):
+    """What the provider measured to evaluate an activity's effect, as PARS asks for it
+    before an activity can be closed (at least one)."""
+
+    LEARNER_KNOWLEDGE = "learner_knowledge", "Learner knowledge"
+    LEARNER_COMPETENCE = "learner_competence", "Learner competence"
+    LEARNER_PERFORMANCE = "learner_performance", "Learner performance"
+    PATIENT_HEALTH = "patient_health", "Patient health"
+    COMMUNITY_HEALTH = "community_health", "Community or population health"
+
+
+def validate_outcome_measures(value):
+    """Outcome measures are a list of distinct OutcomeMeasure codes."""
+    if not isinstance(value, list) or not all(code in OutcomeMeasure.values for code in value):
+        codes = ", ".join(OutcomeMeasure.values)
+        raise ValidationError(f"List outcome measures by their codes ({codes}); [] for none yet.")
+    if len(set(value)) != len(value):
+        raise ValidationError("An outcome measure is listed twice.")
+
+
 class CreditWindow(models.TextChoices):
     """Where an activity stands, for credit, on a given day: the value is the reason
     code, the label the one wording of it."""

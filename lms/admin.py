@@ -184,6 +184,7 @@ class ActivityAdmin(LockedSaveMessageMixin, LockedFieldsMixin, admin.ModelAdmin)
         ("Joint providership", {
             "fields": ["joint_providers", "joint_providership_statement"],
         }),
+        ("Reporting to PARS", {"fields": ["outcome_measures"]}),
         ("Overrides of the provider's texts (blank = the provider's)", {
             "classes": ["collapse"],
             "fields": ["accreditation_statement", "hardware_requirements", "contact_email",

@@ -74,6 +74,15 @@ class DetailsForm(forms.ModelForm):
         help_text="One organization per line; leave empty when the activity is not jointly provided.",
     )
 
+    outcome_measures = forms.MultipleChoiceField(
+        label="Outcomes measured",
+        choices=Activity.OutcomeMeasure.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="How you evaluate the activity's effect; PARS asks for at least one before "
+        "the activity can be closed.",
+    )
+
     class Meta:
         model = Activity
         fields = [
@@ -90,6 +99,7 @@ class DetailsForm(forms.ModelForm):
             "target_audience",
             "requires_full_viewing",
             "accme_activity_id",
+            "outcome_measures",
             "joint_providership_statement",
         ]
         widgets = {
@@ -149,7 +159,7 @@ class DetailsForm(forms.ModelForm):
                           "target_audience"]),
         ("Dates and credit", ["recorded_on", "release_date", "reviewed_on", "termination_date",
                               "estimated_minutes", "credits", "requires_full_viewing",
-                              "accme_activity_id"]),
+                              "accme_activity_id", "outcome_measures"]),
     ]
 
     def groups(self):

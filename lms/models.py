@@ -1,11 +1,14 @@
 import calendar
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
+from certificates.models import Certificate, CertificateCredit
 from courses.credit_types import Board, Profession
 
 MONTH_CHOICES = [(number, calendar.month_name[number]) for number in range(1, 13)]
@@ -178,3 +181,73 @@ class StaffPermissions(models.Model):
             ("author_activities", "Can build and publish activities in the staff workspace"),
             ("view_staff_reports", "Can view staff reports and exports"),
         ]
+
+
+class ReportingBatch(models.Model):
+    """One file staff exported to a receiving body and recorded as sent: what, for which
+    period, by whom, when, in which format, and how many records it added, deleted and
+    left out (by lms.pars.LeftOut reason)."""
+
+    class Kind(models.TextChoices):
+        PARS_LEARNERS = "pars_learners", "PARS learner completions"
+        PARS_ACTIVITIES = "pars_activities", "PARS activities"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    include_reported = models.BooleanField(
+        default=False, help_text="Records already reported were sent again."
+    )
+    table_format = models.CharField(max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    added = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    left_out = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.period_start}–{self.period_end}"
+
+    @property
+    def left_out_total(self):
+        return sum(self.left_out.values())
+
+
+class ReportedRecord(models.Model):
+    """A certificate's credit line as a batch sent it: added or deleted, with the row
+    exactly as it went out, and, for MOC points, what the board answered."""
+
+    class Action(models.TextChoices):
+        ADD = "add", "Added"
+        DELETE = "delete", "Deleted"
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    batch = models.ForeignKey(ReportingBatch, on_delete=models.PROTECT, related_name="records")
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="+")
+    credit_line = models.ForeignKey(
+        CertificateCredit, on_delete=models.PROTECT, related_name="reported_records"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    row = models.JSONField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    outcome_reason = models.TextField(blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            # A line's latest record says whether it stands reported: the newest first.
+            models.Index(fields=["credit_line", "-id"], name="record_latest_of_line_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.certificate} {self.get_action_display()}"

@@ -33,7 +33,7 @@ from .models import User
 SCORE_BAND_WIDTH = 10
 
 
-def _count_per_activity(queryset, *, activity_path, distinct_field="pk"):
+def count_per_activity(queryset, *, activity_path, distinct_field="pk"):
     """The count of `queryset` rows per activity as a subquery, so a list of activities
     takes one query however many it holds."""
     return Coalesce(
@@ -69,17 +69,17 @@ def activities_with_completion_counts():
     return (
         Activity.objects.select_related("series")
         .annotate(
-            started=_count_per_activity(Participation.objects.all(), activity_path="activity"),
-            evaluated=_count_per_activity(
+            started=count_per_activity(Participation.objects.all(), activity_path="activity"),
+            evaluated=count_per_activity(
                 EvaluationResponse.objects.all(), activity_path="evaluation__activity"
             ),
-            tested=_count_per_activity(
+            tested=count_per_activity(
                 graded, activity_path="posttest__activity", distinct_field="user"
             ),
-            passed=_count_per_activity(
+            passed=count_per_activity(
                 graded.filter(passed=True), activity_path="posttest__activity", distinct_field="user"
             ),
-            certified=_count_per_activity(
+            certified=count_per_activity(
                 Certificate.objects.standing(), activity_path="activity"
             ),
             credits_claimed=Coalesce(_sum_per_activity("credits_claimed"), Value(Decimal(0))),
@@ -186,31 +186,6 @@ def activity_completions(*, activity):
         ]
 
 
-def pars_completions(*, start, end):
-    """Completions to report to the ACCME (PARS) for `start`..`end` (inclusive dates of
-    completion): AMA credit certificates that stand, of learners who consented to share
-    them with boards; as rows of the PARS export: activity ID, completion date, first
-    and last name, birth month and day, licence state and number, NPI, certifying board,
-    board ID, credits."""
-    rows = (
-        Certificate.objects.standing()
-        .filter(
-            completed_on__range=(start, end),
-            kind=Certificate.Kind.AMA_CREDIT,
-            user__share_with_boards=True,
-        )
-        .order_by("completed_on", "activity__slug", "pk")
-        .values_list(
-            "activity__accme_activity_id", "activity__slug", "completed_on",
-            "user__given_name", "user__family_name", "user__birth_month", "user__birth_day",
-            "user__licence_state", "user__licence_number", "user__npi",
-            "user__certifying_board", "user__board_id", "credits_claimed",
-        )
-    )
-    for recorded, slug, completed_on, *learner in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        yield [accme_activity_id(recorded=recorded, slug=slug), completed_on.isoformat(), *learner]
-
-
 def evaluation_rows(*, activity):
     """The evaluation export: per question (numbered from 1), a row per answer of its
     scale with the count, then a row per free-text answer or comment, without who wrote
@@ -232,13 +207,6 @@ def evaluation_rows(*, activity):
             for _, text in pending[1]:
                 yield [number, question.text, question.kind, "", "", text]
             pending = next(texts, None)
-
-
-def accme_activity_id(*, recorded, slug):
-    """The activity's ID in PARS: the one staff recorded, or else its slug. An activity
-    without its PARS ID yet still exports under its stable slug, which staff can map by
-    hand rather than lose the completion."""
-    return recorded or slug
 
 
 def certificate_amount(*, kind, credits_claimed, hours):

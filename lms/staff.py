@@ -8,14 +8,12 @@ from certificates.selectors import certificate_queue
 from courses.models import Activity, Provider
 
 from .exports import csv_stream_response
-from .forms import ReportPeriodForm
 from .publishing import activities_failing_checks
 from .reports import (
     activities_with_completion_counts,
     activity_completions,
     activity_report,
     evaluation_rows,
-    pars_completions,
 )
 from .roles import reports_required
 
@@ -34,7 +32,6 @@ def index(request):
         "staff/index.html",
         {
             "page": page,
-            "pars_form": ReportPeriodForm(),
             "queue": certificate_queue(),
             # Until staff save one, learners' claims are refused (certificates.rules).
             "provider_missing": Provider.current().pk is None,
@@ -67,17 +64,3 @@ def evaluations_csv(request, slug):
         rows=evaluation_rows(activity=activity),
     )
 
-
-@reports_required
-def pars_csv(request):
-    form = ReportPeriodForm(request.GET)
-    if not form.is_valid():
-        return render(request, "staff/pars_invalid.html", {"pars_form": form}, status=400)
-    period = form.cleaned_data
-    return csv_stream_response(
-        filename=f"pars-completions-{period['start']:%Y%m%d}-{period['end']:%Y%m%d}.csv",
-        header=["activity_id", "completion_date", "first_name", "last_name", "birth_month",
-                "birth_day", "licence_state", "licence_number", "npi", "certifying_board",
-                "board_id", "credits"],
-        rows=pars_completions(start=period["start"], end=period["end"]),
-    )

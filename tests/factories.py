@@ -15,11 +15,14 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from certificates.issuing import certificate_issue
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateCredit
 from certificates.services import certificate_snapshot
+from courses.credit_types import AMA, CREDIT_TYPE_SEED
 from courses.models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -496,3 +499,54 @@ class AttemptAllowanceFactory(factory.django.DjangoModelFactory):
     extra_attempts = 1
     reason = "The connection dropped while the last attempt was handed in."
     granted_by = factory.SubFactory(StaffUserFactory)
+
+
+def credit_type_of(code):
+    """The credit type `code` as migration 0013 seeds it (created again when a transactional
+    test's flush removed the seeded rows)."""
+    seed = next(entry for entry in CREDIT_TYPE_SEED if entry["code"] == code)
+    credit_type, _ = CreditType.objects.get_or_create(
+        code=code, defaults={key: value for key, value in seed.items() if key != "code"}
+    )
+    return credit_type
+
+
+def credit_line_for(*, certificate, code=AMA, amount=None, **reporting):
+    """A frozen credit line of `certificate`, as the claim writes one: `code`'s type, the
+    amount (the certificate's credits by default) and what reporting needs about it, e.g.
+    board="ABIM", board_id="123456", moc_credit_types=["MK"] for MOC points."""
+    credit_type = credit_type_of(code)
+    amount = Decimal(amount) if amount is not None else certificate.credits_claimed or certificate.activity_credits
+    return CertificateCredit.objects.create(
+        certificate=certificate, credit_type=credit_type, order=credit_type.order, name=credit_type.name,
+        amount=amount, amount_display=credit_type.amount_display(amount), reporting=reporting,
+    )
+
+
+def moc_offer_for(*, activity, board="ABIM", amount="1", practice_areas=(), credit_types=("MK",)):
+    """`activity`'s registration with `board`'s MOC program."""
+    return ActivityCredit.objects.create(
+        activity=activity, credit_type=credit_type_of(f"moc_{board.lower()}"), amount=Decimal(amount),
+        moc_practice_areas=list(practice_areas), moc_credit_types=list(credit_types),
+    )
+
+
+def reporting_physician(**fields):
+    """A physician who shares completions with boards and gave all PARS asks for."""
+    return UserFactory(**{
+        "given_name": "Grace", "family_name": "Hopper", "share_with_boards": True,
+        "birth_month": 2, "birth_day": 29, "licence_state": "NY", "licence_number": "123456",
+        "npi": "1234567890", "certifying_board": "ABIM", "board_id": "246810", **fields,
+    })
+
+
+def certificate_with_lines(activity, user, *, on=datetime.date(2025, 3, 10), credits="1.25", moc=True, **fields):
+    """A certificate of `user` completed `on` (a day of March 2025, the period the PARS
+    tests export) with its AMA line and, when `moc`, its ABIM MOC points line carrying the
+    learner's board ID as the claim froze it."""
+    certificate = certificate_for(activity=activity, user=user, credits=credits, completed_on=on, **fields)
+    credit_line_for(certificate=certificate)
+    if moc:
+        credit_line_for(certificate=certificate, code="moc_abim", board="ABIM", board_id=user.board_id,
+                        moc_credit_types=["MK"], moc_practice_areas=["Cardiovascular Disease"])
+    return certificate

@@ -211,6 +211,14 @@ def test_it_saves_commercial_support_rows(coordinator_client, today):
     assert (support.supporter, support.kind, support.amount) == ("Acme Pharma", "monetary", 5000)
 
 
+def test_it_saves_the_outcomes_measured_for_pars(coordinator_client, today):
+    data = details_data(today, outcome_measures=["learner_knowledge", "patient_health"])
+
+    coordinator_client.post("/staff/authoring/new/", data)
+
+    assert Activity.objects.get().outcome_measures == ["learner_knowledge", "patient_health"]
+
+
 def test_it_keeps_a_published_activitys_address(coordinator_client, today):
     activity = complete_activity(slug="kept-address")
 

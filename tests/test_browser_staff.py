@@ -55,10 +55,3 @@ def test_the_staff_activity_list_is_accessible_and_fits_a_phone(open_page, axe, 
 def test_the_activity_report_is_accessible_and_fits_a_phone(open_page, axe, reported_activity):
     check_page(open_page, axe, name="staff-activity", path=f"/staff/activities/{reported_activity.slug}/",
                user=StaffUserFactory(), expect_text="Screen with qSOFA at triage.")
-
-
-def test_the_pars_period_error_is_accessible(open_page, axe, provider):
-    page = open_page("mobile", StaffUserFactory())
-    response = page.goto("/staff/pars.csv?start=2025-03-31&end=2025-03-01")
-    assert response.status == 400
-    assert "must not be before its start" in page.locator("main").inner_text()

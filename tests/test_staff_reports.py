@@ -1,5 +1,5 @@
-"""Staff reports and exports under /staff/: access, numbers, CSVs, the ACCME PARS export,
-and the board-reporting profile fields it reads."""
+"""Staff reports and exports under /staff/: access, numbers, CSVs, and the board-reporting
+profile fields (the PARS files that read them: tests/test_pars.py)."""
 
 import csv
 import datetime
@@ -61,7 +61,6 @@ def staff_paths(slug):
         f"/staff/activities/{slug}/",
         f"/staff/activities/{slug}/completions.csv",
         f"/staff/activities/{slug}/evaluations.csv",
-        "/staff/pars.csv?start=2025-01-01&end=2025-12-31",
     ]
 
 
@@ -261,86 +260,6 @@ def test_it_exports_evaluation_aggregates_without_learner_identity(staff_client,
     assert len(rows) == 1 + 5
     assert author.email not in str(rows)
     assert author.family_name not in str(rows)
-
-
-# --- ACCME PARS export ------------------------------------------------------------------
-
-
-def consenting(**fields):
-    return UserFactory(
-        share_with_boards=True, birth_month=2, birth_day=29, licence_state="NY",
-        licence_number="123456", npi="1234567890", certifying_board="ABIM", board_id="B-77",
-        **fields,
-    )
-
-
-def pars(client, start="2025-03-01", end="2025-03-31"):
-    return client.get("/staff/pars.csv", {"start": start, "end": end})
-
-
-def test_it_exports_each_consenting_physicians_completion_for_pars(staff_client, activity):
-    user = consenting(given_name="Grace", family_name="Hopper")
-    certificate_for(activity=activity, user=user, credits="0.75", completed_on=datetime.date(2025, 3, 10))
-    rows = rows_of(pars(staff_client))
-    assert rows == [
-        ["activity_id", "completion_date", "first_name", "last_name", "birth_month", "birth_day",
-         "licence_state", "licence_number", "npi", "certifying_board", "board_id", "credits"],
-        [activity.slug, "2025-03-10", "Grace", "Hopper", "2", "29", "NY", "123456",
-         "1234567890", "ABIM", "B-77", "0.75"],
-    ]
-
-
-def test_it_exports_the_accme_activity_id_when_staff_recorded_it(staff_client, activity):
-    activity.accme_activity_id = "202112345"
-    activity.save()
-    certificate_for(activity=activity, user=consenting(), completed_on=datetime.date(2025, 3, 10))
-    assert rows_of(pars(staff_client))[1][0] == "202112345"
-
-
-def test_it_leaves_learners_who_did_not_consent_out_of_pars(staff_client, activity):
-    certificate_for(activity=activity, completed_on=datetime.date(2025, 3, 10))
-    assert len(rows_of(pars(staff_client))) == 1
-
-
-def test_it_leaves_revoked_certificates_out_of_pars(staff_client, activity):
-    certificate_for(activity=activity, user=consenting(), completed_on=datetime.date(2025, 3, 10),
-                    state=Certificate.State.REVOKED)
-    assert len(rows_of(pars(staff_client))) == 1
-
-
-def test_it_leaves_certificates_of_participation_out_of_pars(staff_client, activity):
-    nurse = consenting(profession=User.Profession.OTHER, degree="NP")
-    certificate_for(activity=activity, user=nurse, completed_on=datetime.date(2025, 3, 10))
-    assert len(rows_of(pars(staff_client))) == 1
-
-
-def test_it_includes_both_ends_of_the_pars_period_and_nothing_outside(staff_client, provider):
-    days = {
-        "before": datetime.date(2025, 2, 28),
-        "first": datetime.date(2025, 3, 1),
-        "last": datetime.date(2025, 3, 31),
-        "after": datetime.date(2025, 4, 1),
-    }
-    for name, day in days.items():
-        certificate_for(activity=ActivityFactory(slug=f"on-{name}"), user=consenting(), completed_on=day)
-    rows = rows_of(pars(staff_client, start="2025-03-01", end="2025-03-31"))
-    assert [row[0] for row in rows[1:]] == ["on-first", "on-last"]
-
-
-@pytest.mark.parametrize(
-    "query, message",
-    [
-        ({"start": "2025-13-01", "end": "2025-03-31"}, "The start date is not a date"),
-        ({"start": "2025-03-01", "end": "yesterday"}, "The end date is not a date"),
-        ({"end": "2025-03-31"}, "Give the start date"),
-        ({"start": "2025-03-31", "end": "2025-03-01"}, "must not be before its start"),
-    ],
-)
-def test_it_refuses_a_bad_pars_period_with_400_and_a_message(staff_client, provider, query, message):
-    response = staff_client.get("/staff/pars.csv", query)
-    assert response.status_code == 400
-    assert response["Content-Type"].startswith("text/html")
-    assert message in response.content.decode()
 
 
 # --- Board-reporting profile fields -----------------------------------------------------

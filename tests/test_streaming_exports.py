@@ -85,18 +85,6 @@ def test_it_streams_the_completions_export_in_bounded_memory(staff_client, provi
     )
 
 
-def test_it_streams_the_pars_export_in_bounded_memory(staff_client, provider):
-    certificates_in_bulk(count=FEW, activity=complete_activity(), completed_on=datetime.date(2025, 3, 1))
-    certificates_in_bulk(count=MANY, activity=complete_activity(), completed_on=datetime.date(2025, 4, 1))
-
-    def pars(end):
-        return lambda: staff_client.get("/staff/pars.csv", {"start": "2025-03-01", "end": end})
-
-    few = measured(pars("2025-03-31"))
-    many = measured(pars("2025-04-30"))
-    assert_bounded(few, (many[0] - FEW, *many[1:]))
-
-
 def test_it_streams_the_transcript_csv_in_bounded_memory(client, provider):
     few, many = UserFactory(), UserFactory()
     certificates_in_bulk(count=FEW, user=few)
