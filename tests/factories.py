@@ -15,11 +15,13 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from certificates.issuing import certificate_issue
-from certificates.models import Certificate
+from certificates.models import Certificate, CertificateCredit
 from certificates.services import certificate_snapshot
+from courses.credit_types import CREDIT_TYPE_SEED
 from courses.models import (
     Activity,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -470,3 +472,36 @@ def _fields_of(instance):
         for field in instance._meta.concrete_fields
         if not field.primary_key
     }
+
+
+def seeded_credit_type(code):
+    """The credit type `code` as migration 0013 seeds it, stored again if a transactional
+    test's flush removed the seeded rows."""
+    fields = next(fields for fields in CREDIT_TYPE_SEED if fields["code"] == code)
+    return CreditType.objects.get_or_create(code=code, defaults=fields)[0]
+
+
+def credit_line_for(certificate, *, code="ama", amount=None):
+    """`certificate`'s credit line of type `code` (its credits claimed, or `amount`), made
+    as a claim freezes it unless the certificate has that line already."""
+    credit_type = seeded_credit_type(code)
+    amount = Decimal(amount if amount is not None else certificate.credits_claimed or certificate.hours)
+    return CertificateCredit.objects.get_or_create(
+        certificate=certificate,
+        credit_type=credit_type,
+        defaults=dict(name=credit_type.name, amount=amount, amount_display=credit_type.amount_display(amount),
+                      order=credit_type.order),
+    )[0]
+
+
+def credit_lines_in_bulk(certificates):
+    """An AMA credit line of each of `certificates` (made by certificates_in_bulk), in bulk."""
+    ama = seeded_credit_type("ama")
+    CertificateCredit.objects.bulk_create(
+        [
+            CertificateCredit(certificate=certificate, credit_type=ama, name=ama.name, amount=certificate.credits_claimed,
+                              amount_display=ama.amount_display(certificate.credits_claimed))
+            for certificate in certificates
+        ],
+        ignore_conflicts=True,
+    )
