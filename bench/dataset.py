@@ -12,6 +12,9 @@ Exports (`exports_dataset_build`, a database of its own so its 100,000 archived
 activities never weigh on the catalog): one activity completed by `export_rows` learners
 (the completions CSV), one learner with `export_rows` certificates (the transcript CSV),
 and every one of them consenting and AMA-credited (the PARS export: 2 x `export_rows`).
+Each certificate has its AMA credit line; the busy activity's were all completed after
+the archive's, so the period from `completions_start` holds `export_rows` of them (the
+completions across activities, as CSV and as XLSX).
 
 Historical attempts carry their score, not per-question answers, and evaluation responses
 carry no answers: no measured page reads those rows, and they would triple the build time.
@@ -132,6 +135,7 @@ class ExportsData:
     transcript_user: int
     activity_slug: str
     rows: int
+    completions_start: str
 
 
 def _bulk(model, objects):
@@ -484,8 +488,9 @@ def exports_dataset_build(*, sizes):
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from certificates.models import Certificate
-    from courses.models import Activity, provider_in_use, provider_today
+    from certificates.models import Certificate, CertificateCredit
+    from courses.credit_types import AMA
+    from courses.models import Activity, CreditType, provider_in_use, provider_today
     from lms.models import User
     from lms.roles import coordinator_group_sync
 
@@ -517,8 +522,12 @@ def exports_dataset_build(*, sizes):
         (transcript_user,) = _users(1, rng=rng, hashed=hashed, prefix="archive", physicians_only=True)
         User.objects.filter(pk=transcript_user.pk).update(share_with_boards=True)
 
-        def certificate(user, activity):
-            completed = release + datetime.timedelta(days=rng.randint(0, 690))
+        # The archive's certificates were completed in the first half of the two years,
+        # the busy activity's in the second.
+        half = 345
+
+        def certificate(user, activity, *, after):
+            completed = release + datetime.timedelta(days=after + rng.randint(0, half - 1))
             return Certificate(
                 user=user, activity=activity, state=Certificate.State.ISSUED, kind=Certificate.Kind.AMA_CREDIT,
                 credits_claimed=activity.credits, completed_on=completed, learner_name=user.certificate_name,
@@ -528,9 +537,18 @@ def exports_dataset_build(*, sizes):
                 designation_statement=activity.designation_statement(), pdf=pdf, issued_at=now, emailed_at=now,
             )
 
-        _bulk(Certificate, [certificate(user, busy) for user in learners])
-        _bulk(Certificate, [certificate(transcript_user, activity) for activity in archive])
-    return ExportsData(staff_user=staff.pk, transcript_user=transcript_user.pk, activity_slug=busy.slug, rows=rows)
+        certificates = _bulk(Certificate, [certificate(user, busy, after=half) for user in learners])
+        certificates += _bulk(Certificate, [certificate(transcript_user, activity, after=0) for activity in archive])
+        ama = CreditType.objects.get(code=AMA)
+        _bulk(CertificateCredit, [
+            CertificateCredit(certificate=c, credit_type=ama, name=ama.name, amount=c.credits_claimed,
+                              amount_display=ama.amount_display(c.credits_claimed),
+                              accreditation_statement=c.accreditation_statement,
+                              designation_statement=c.designation_statement)
+            for c in certificates
+        ])
+    return ExportsData(staff_user=staff.pk, transcript_user=transcript_user.pk, activity_slug=busy.slug, rows=rows,
+                       completions_start=(release + datetime.timedelta(days=half)).isoformat())
 
 
 # The marker table lives in the bench database only, beside Django's tables.

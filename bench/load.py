@@ -115,6 +115,17 @@ def memory_mb(pid, key):
     return None
 
 
+def cpu_seconds(pid):
+    """The processor time `pid` has used, user and system, in seconds (bench/benchenv.py
+    sums a process group's; importing it would repoint this process's database)."""
+    try:
+        # The fields after the command name, which may hold spaces, in parentheses.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_reset(pid):
     """Start VmHWM over from the current RSS (Linux clear_refs, value 5)."""
     try:

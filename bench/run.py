@@ -16,9 +16,10 @@
   or creates a certificate; the pools are put back after each round.
 - certificates and burst: bench/certificates.py and bench/burst.py (their own database
   `lms_bench` and Redis db 13), each in a process of its own.
-- exports: the PARS, completions and transcript CSV exports of 100,000 rows each, from a
-  database of their own (`lms_bench_exports`), with the peak RSS of the gunicorn worker
-  serving them.
+- exports: the PARS, completions and transcript CSV exports of 100,000 rows each, and the
+  staff exports page's completions across activities as CSV and as XLSX, from a database
+  of their own (`lms_bench_exports`), with the time and the peak RSS of the gunicorn
+  worker serving each.
 
 Results are printed and written to bench/RESULTS.md (a full run of everything), or to a
 file in the temporary directory for --quick, --only or a smaller --size. No process the
@@ -371,6 +372,8 @@ class ExportResult:
     status: int
     peak_mb: float
     growth_mb: float
+    # The serving worker's processor time: the wall time stretches with the machine's load.
+    cpu_seconds: float
 
     @property
     def bounded(self):
@@ -378,23 +381,39 @@ class ExportResult:
 
 
 def export_download(server, path, *, cookie, headers):
-    """Download `path` in chunks, as a browser does; (status, data rows, seconds)."""
+    """Download `path` in chunks to a file, as a browser saves it; (status, data rows,
+    seconds to the last byte). A workbook's rows are counted once it is all there."""
     import http.client
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from lms.exports import CONTENT_TYPES, TableFormat
 
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
     started = time.perf_counter()
-    try:
-        connection.request("GET", path, headers={**headers, "Cookie": cookie})
-        response = connection.getresponse()
-        lines = 0
+    with tempfile.TemporaryFile() as saved:
         try:
-            while chunk := response.read(65536):
-                lines += chunk.count(b"\n")
-        except (http.client.IncompleteRead, ConnectionError):
-            pass
-        return response.status, max(0, lines - 1), time.perf_counter() - started
-    finally:
-        connection.close()
+            connection.request("GET", path, headers={**headers, "Cookie": cookie})
+            response = connection.getresponse()
+            try:
+                while chunk := response.read(65536):
+                    saved.write(chunk)
+            except (http.client.IncompleteRead, ConnectionError):
+                pass
+            seconds = time.perf_counter() - started
+        finally:
+            connection.close()
+        saved.seek(0)
+        if response.getheader("Content-Type") == CONTENT_TYPES[TableFormat.XLSX]:
+            try:
+                lines = sum(1 for _ in load_workbook(saved, read_only=True).worksheets[0].iter_rows())
+            except zipfile.BadZipFile:
+                # Cut off: no workbook, so no rows.
+                lines = 0
+        else:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: saved.read(65536), b""))
+    return response.status, max(0, lines - 1), seconds
 
 
 def exports_run(options, results):
@@ -408,10 +427,13 @@ def exports_run(options, results):
     staff = session_cookie(data.staff_user, second_factor=True)
     learner = session_cookie(data.transcript_user)
     end = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
+    across = f"/staff/exports/download?export=completions&start={data.completions_start}&end={end}&table_format="
     exports = [
         ("PARS export", f"/staff/pars.csv?start=2000-01-01&end={end}", staff, 2 * data.rows),
         ("completions CSV", f"/staff/activities/{data.activity_slug}/completions.csv", staff, data.rows),
         ("transcript CSV", "/me/transcript.csv", learner, data.rows),
+        ("all completions CSV", across + "csv", staff, data.rows),
+        ("all completions XLSX", across + "xlsx", staff, data.rows),
     ]
     measured = []
     server = Server(production_env(EXPORTS_DATABASE_URL, static_root()))
@@ -425,15 +447,17 @@ def exports_run(options, results):
             for pid in workers:
                 load.peak_reset(pid)
             before = {pid: load.memory_mb(pid, "VmRSS") for pid in workers}
+            cpu_before = {pid: load.cpu_seconds(pid) or 0 for pid in workers}
             with RssSampler(workers) as sampler:
                 status, rows, seconds = export_download(server, path, cookie=cookie, headers=headers)
             peaks = {pid: max(load.memory_mb(pid, "VmHWM") or 0, sampler.peak[pid]) for pid in workers}
             serving = max(workers, key=lambda pid: peaks[pid] - (before[pid] or 0))
+            cpu = max((load.cpu_seconds(pid) or 0) - cpu_before[pid] for pid in workers)
             result = ExportResult(name, rows, expected, seconds, status, peaks[serving],
-                                  peaks[serving] - (before[serving] or 0))
+                                  peaks[serving] - (before[serving] or 0), cpu)
             measured.append(result)
-            log(f"  {name:<16} {rows:>8,} of {expected:,} rows in {seconds:6.1f} s, status {status}, "
-                f"peak RSS {result.peak_mb:.0f} MB (+{result.growth_mb:.0f} MB)")
+            log(f"  {name:<20} {rows:>8,} of {expected:,} rows in {seconds:6.1f} s ({cpu:.1f} s CPU), "
+                f"status {status}, peak RSS {result.peak_mb:.0f} MB (+{result.growth_mb:.0f} MB)")
             if set(server.worker_pids()) != set(workers):
                 log("  (a gunicorn worker was replaced: it timed out or died serving the export)")
                 load.started_pids.extend(server.worker_pids())
@@ -446,16 +470,27 @@ def exports_run(options, results):
 # --- the report ---------------------------------------------------------------------------
 
 
+def _git_dirs():
+    """(the checkout's git directory, the one its branches live in): both .git, except in
+    a worktree, whose .git is a file naming its own directory inside the main one's."""
+    git = ROOT / ".git"
+    if git.is_file():
+        git = Path(git.read_text().split(":", 1)[1].strip())
+    common = git / "commondir"
+    return git, (git / common.read_text().strip()).resolve() if common.exists() else git
+
+
 def git_commit():
     """The checked-out commit, read from .git itself."""
-    head = (ROOT / ".git" / "HEAD").read_text().strip()
+    git, refs = _git_dirs()
+    head = (git / "HEAD").read_text().strip()
     if not head.startswith("ref: "):
         return head[:12]
     ref = head.removeprefix("ref: ")
-    path = ROOT / ".git" / ref
+    path = refs / ref
     if path.exists():
         return f"{path.read_text().strip()[:12]} ({ref.rsplit('/', 1)[-1]})"
-    packed = ROOT / ".git" / "packed-refs"
+    packed = refs / "packed-refs"
     for line in packed.read_text().splitlines() if packed.exists() else []:
         if line.endswith(" " + ref):
             return f"{line.split()[0][:12]} ({ref.rsplit('/', 1)[-1]})"
@@ -574,7 +609,8 @@ def report(options, results, started_at, loads):
     for export in results.get("exports", []):
         complete = export.status == 200 and export.rows == export.expected
         lines.append(
-            f"| {export.name}, {export.expected:,} rows | {export.seconds:.1f} s, peak RSS {export.peak_mb:.0f} MB "
+            f"| {export.name}, {export.expected:,} rows | {export.seconds:.1f} s ({export.cpu_seconds:.1f} s CPU), "
+            f"peak RSS {export.peak_mb:.0f} MB "
             f"(+{export.growth_mb:.0f} MB while serving){'' if complete else f'; incomplete: {export.rows:,} rows, status {export.status}'} | "
             f"— | — | bounded (+≤ {BOUNDED_GROWTH_MB} MB) | {_met(export.bounded)} |"
         )

@@ -1,8 +1,10 @@
 """Reads behind the staff reports and exports (SPEC §5)."""
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
+from operator import itemgetter
 
 from django.db.models import (
     Count,
@@ -15,12 +17,13 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
 from django.shortcuts import get_object_or_404
 
-from certificates.models import Certificate
-from courses.models import Activity, Participation
-from quizzes.models import Attempt, Evaluation, EvaluationResponse
+from certificates.models import Certificate, CertificateCredit
+from courses.credit_types import Profession
+from courses.models import Activity, Participation, Provider
+from quizzes.models import Attempt, Evaluation, EvaluationAnswer, EvaluationQuestion, EvaluationResponse
 from quizzes.selectors import (
     EVALUATION_SCALES,
     evaluation_answer_counts,
@@ -180,7 +183,7 @@ def activity_completions(*, activity):
     ):
         yield [
             number, name, email, degree, professions.get(profession, profession),
-            completed_on.isoformat(), Certificate.Kind(kind).label,
+            completed_on, Certificate.Kind(kind).label,
             certificate_amount(kind=kind, credits_claimed=credits, hours=hours),
             Certificate.State(state).label,
         ]
@@ -214,3 +217,101 @@ def certificate_amount(*, kind, credits_claimed, hours):
     if kind == Certificate.Kind.PARTICIPATION:
         return hours
     return credits_claimed
+
+
+COMPLETIONS_HEADER = [
+    "certificate_number", "activity", "accme_activity_id", "learner_name", "email", "profession",
+    "degree", "completed_on", "credit_type", "amount", "state",
+]
+
+
+def completions_between(*, start, end, activity=None):
+    """The completions export across activities (of `activity` alone when given): a row
+    per credit line of every certificate completed from `start` to `end`, the provider's
+    dates, both included. Revoked certificates are in it, their state saying so, since a
+    CME office reconciles what it reported. The title is the one the certificate printed."""
+    lines = CertificateCredit.objects.filter(certificate__completed_on__range=(start, end))
+    if activity is not None:
+        lines = lines.filter(certificate__activity=activity)
+    rows = lines.order_by("certificate__completed_on", "certificate_id", "order", "pk").values_list(
+        "certificate__number", "certificate__activity_title", "certificate__activity__accme_activity_id",
+        "certificate__learner_name", "certificate__user__email", "certificate__user__profession",
+        "certificate__learner_degree", "certificate__completed_on", "name", "amount", "certificate__state",
+    )
+    professions = dict(Profession.choices)
+    states = dict(Certificate.State.choices)
+    for *certificate, profession, degree, completed_on, name, amount, state in rows.iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    ):
+        yield [*certificate, professions.get(profession, profession), degree, completed_on, name, amount, states[state]]
+
+
+# One row per answer rather than a column per question: forms differ from activity to
+# activity (and change between runs), so no one set of columns fits a file across
+# activities, while a pivot table (questions down, answers across, a count of responses)
+# makes the wide table of any question set from these rows. The rows also stream in
+# order without knowing every question before the first one goes out.
+def evaluation_responses_header(*, with_learners):
+    return [
+        "response", *(["learner_name", "email"] if with_learners else []), "activity", "accme_activity_id",
+        "submitted_on", "question_number", "question", "kind", "answer", "rating", "comment",
+    ]
+
+
+def _day_start(day, zone):
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+
+
+def _question_numbers(*, activity):
+    """{question id: its number in its form, from 1} for the evaluation forms of
+    `activity`, or of every activity: as many entries as the catalog has questions,
+    however many responses there are."""
+    questions = EvaluationQuestion.objects.filter(evaluation__activity__isnull=False)
+    if activity is not None:
+        questions = questions.filter(evaluation__activity=activity)
+    numbers = {}
+    ordered = questions.order_by("evaluation_id", "order", "pk").values_list("evaluation_id", "pk")
+    for _, form in groupby(ordered, key=itemgetter(0)):
+        numbers.update((pk, number) for number, (_, pk) in enumerate(form, start=1))
+    return numbers
+
+
+def evaluation_responses_between(*, start, end, activity=None, with_learners=False):
+    """The raw evaluation responses first submitted from `start` to `end` (the provider's
+    dates, both included), of `activity` alone when given: a row per answer, the answers
+    of one response under one number that counts responses through the file (not their
+    id, which would say who came first). Who answered (name and e-mail, after the number)
+    only `with_learners`. The question and answer label are as the form words them now."""
+    zone = Provider.current().tzinfo
+    answers = EvaluationAnswer.objects.filter(
+        response__submitted_at__gte=_day_start(start, zone),
+        response__submitted_at__lt=_day_start(end + datetime.timedelta(days=1), zone),
+    )
+    if activity is not None:
+        answers = answers.filter(response__evaluation__activity=activity)
+    learner = ["response__user__certificate_name", "response__user__email"] if with_learners else []
+    rows = (
+        answers.annotate(submitted_on=TruncDate("response__submitted_at", tzinfo=zone))
+        .order_by(
+            "response__evaluation__activity__title", "response__evaluation_id", "response__submitted_at",
+            "response_id", "question__order", "question_id",
+        )
+        .values_list(
+            "response_id", *learner, "response__evaluation__activity__title",
+            "response__evaluation__activity__accme_activity_id", "submitted_on", "question_id",
+            "question__text", "question__kind", "value", "comment",
+        )
+    )
+    return _evaluation_response_rows(rows, numbers=_question_numbers(activity=activity))
+
+
+def _evaluation_response_rows(rows, *, numbers):
+    labels = {(kind, value): label for kind, scale in EVALUATION_SCALES.items() for value, label in scale}
+    counted, current = 0, None
+    for response_id, *row, question_id, text, kind, value, comment in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        if response_id != current:
+            counted, current = counted + 1, response_id
+        rating = int(value) if kind == EvaluationQuestion.Kind.LIKERT and value else None
+        yield [
+            counted, *row, numbers.get(question_id), text, kind, labels.get((kind, value), value), rating, comment,
+        ]

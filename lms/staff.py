@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from certificates.selectors import certificate_queue
 from courses.models import Activity, Provider
 
-from .exports import csv_stream_response
+from .exports import table_response
 from .publishing import activities_failing_checks
 from .reports import (
     activities_with_completion_counts,
@@ -45,22 +45,26 @@ def activity(request, slug):
 
 
 @reports_required
-def completions_csv(request, slug):
+def completions_export(request, slug, table_format):
     activity = get_object_or_404(Activity, slug=slug)
-    return csv_stream_response(
-        filename=f"{activity.slug}-completions.csv",
+    return table_response(
+        table_format=table_format,
+        filename_stem=f"{activity.slug}-completions",
         header=["certificate_number", "learner_name", "email", "degree", "profession",
                 "completed_on", "credit_type", "amount", "state"],
         rows=activity_completions(activity=activity),
+        sheet_title="Completions",
     )
 
 
 @reports_required
-def evaluations_csv(request, slug):
+def evaluations_export(request, slug, table_format):
     activity = get_object_or_404(Activity, slug=slug)
-    return csv_stream_response(
-        filename=f"{activity.slug}-evaluations.csv",
+    return table_response(
+        table_format=table_format,
+        filename_stem=f"{activity.slug}-evaluations",
         header=["question_number", "question", "kind", "answer", "count", "comment"],
         rows=evaluation_rows(activity=activity),
+        sheet_title="Evaluation summary",
     )
 

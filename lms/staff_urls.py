@@ -1,6 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
-from . import staff, staff_learners, staff_provider, staff_reporting
+from . import staff, staff_exports, staff_learners, staff_provider, staff_reporting
+from .exports import TableFormatConverter
+
+register_converter(TableFormatConverter, "table_format")
 
 app_name = "staff"
 
@@ -17,8 +20,12 @@ urlpatterns = [
     path("reporting/moc/", staff_reporting.moc, name="reporting_moc"),
     path("reporting/moc/records/<int:pk>/", staff_reporting.moc_outcome, name="reporting_moc_outcome"),
     path("activities/<slug:slug>/", staff.activity, name="activity"),
-    path("activities/<slug:slug>/completions.csv", staff.completions_csv, name="completions_csv"),
-    path("activities/<slug:slug>/evaluations.csv", staff.evaluations_csv, name="evaluations_csv"),
+    path("exports/", staff_exports.exports, name="exports"),
+    path("exports/download", staff_exports.export_download, name="export_download"),
+    path("activities/<slug:slug>/completions.<table_format:table_format>", staff.completions_export,
+         name="completions_export"),
+    path("activities/<slug:slug>/evaluations.<table_format:table_format>", staff.evaluations_export,
+         name="evaluations_export"),
     path("learners/", staff_learners.learner_list, name="learners"),
     path("learners/<int:pk>/", staff_learners.learner_detail, name="learner"),
     path(

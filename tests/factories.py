@@ -511,16 +511,19 @@ def credit_type_of(code):
     return credit_type
 
 
-def credit_line_for(*, certificate, code=AMA, amount=None, **reporting):
-    """A frozen credit line of `certificate`, as the claim writes one: `code`'s type, the
-    amount (the certificate's credits by default) and what reporting needs about it, e.g.
-    board="ABIM", board_id="123456", moc_credit_types=["MK"] for MOC points."""
+def credit_line_for(certificate, *, code=AMA, amount=None, **reporting):
+    """`certificate`'s frozen credit line of type `code`, as the claim writes one (unless the
+    certificate has that line already): the amount (the certificate's credits or hours by
+    default) and what reporting needs about it, e.g. board="ABIM", board_id="123456",
+    moc_credit_types=["MK"] for MOC points."""
     credit_type = credit_type_of(code)
-    amount = Decimal(amount) if amount is not None else certificate.credits_claimed or certificate.activity_credits
-    return CertificateCredit.objects.create(
-        certificate=certificate, credit_type=credit_type, order=credit_type.order, name=credit_type.name,
-        amount=amount, amount_display=credit_type.amount_display(amount), reporting=reporting,
-    )
+    amount = Decimal(amount if amount is not None else certificate.credits_claimed or certificate.hours)
+    return CertificateCredit.objects.get_or_create(
+        certificate=certificate,
+        credit_type=credit_type,
+        defaults=dict(name=credit_type.name, amount=amount, amount_display=credit_type.amount_display(amount),
+                      order=credit_type.order, reporting=reporting),
+    )[0]
 
 
 def moc_offer_for(*, activity, board="ABIM", amount="1", practice_areas=(), credit_types=("MK",)):
@@ -550,3 +553,16 @@ def certificate_with_lines(activity, user, *, on=datetime.date(2025, 3, 10), cre
         credit_line_for(certificate=certificate, code="moc_abim", board="ABIM", board_id=user.board_id,
                         moc_credit_types=["MK"], moc_practice_areas=["Cardiovascular Disease"])
     return certificate
+
+
+def credit_lines_in_bulk(certificates):
+    """An AMA credit line of each of `certificates` (made by certificates_in_bulk), in bulk."""
+    ama = credit_type_of(AMA)
+    CertificateCredit.objects.bulk_create(
+        [
+            CertificateCredit(certificate=certificate, credit_type=ama, name=ama.name, amount=certificate.credits_claimed,
+                              amount_display=ama.amount_display(certificate.credits_claimed))
+            for certificate in certificates
+        ],
+        ignore_conflicts=True,
+    )
