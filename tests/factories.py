@@ -15,8 +15,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from certificates.issuing import certificate_issue
-from certificates.models import Certificate
-from certificates.services import certificate_snapshot
+from certificates.models import Certificate, CertificateCredit
+from certificates.services import certificate_awards_as_given, certificate_credit_lines, certificate_snapshot
 from courses.models import (
     Activity,
     CommercialSupport,
@@ -413,13 +413,15 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, rend
     if not Provider.objects.exists():
         # Certificates are only ever issued by a saved provider (the credit gate refuses otherwise).
         ProviderFactory()
+    awards = certificate_awards_as_given(user=user, activity=activity, credits=Decimal(credits))
     certificate = Certificate.objects.create(
         user=user,
         activity=activity,
         completed_on=completed_on or provider_today(),
-        **certificate_snapshot(user=user, activity=activity, credits=Decimal(credits)),
+        **certificate_snapshot(user=user, activity=activity, awards=awards),
         **fields,
     )
+    credit_lines_add(certificates=[certificate], lines=certificate_credit_lines(user=user, activity=activity, awards=awards))
     if rendered:
         certificate_issue(certificate_id=certificate.pk)
         certificate.refresh_from_db()
@@ -451,13 +453,28 @@ def certificates_in_bulk(*, count, activity=None, user=None, completed_on=None):
         )
     else:
         users = [user] * count
-    snapshot = certificate_snapshot(user=users[0], activity=activities[0], credits=Decimal("1"))
-    return Certificate.objects.bulk_create(
+    awards = certificate_awards_as_given(user=users[0], activity=activities[0], credits=Decimal("1"))
+    snapshot = certificate_snapshot(user=users[0], activity=activities[0], awards=awards)
+    certificates = Certificate.objects.bulk_create(
         Certificate(
             user=learner, activity=on, completed_on=completed_on or provider_today(),
             state=Certificate.State.ISSUED, **snapshot,
         )
         for learner, on in zip(users, activities)
+    )
+    credit_lines_add(
+        certificates=certificates,
+        lines=certificate_credit_lines(user=users[0], activity=activities[0], awards=awards),
+    )
+    return certificates
+
+
+def credit_lines_add(*, certificates, lines):
+    """The frozen credit `lines` (certificate_credit_lines, unsaved) on each of `certificates`."""
+    CertificateCredit.objects.bulk_create(
+        CertificateCredit(**{**_fields_of(line), "certificate_id": certificate.pk})
+        for certificate in certificates
+        for line in lines
     )
 
 
