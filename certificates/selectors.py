@@ -23,7 +23,7 @@ class CreditTotal:
         return self.credit_type.code
 
     @property
-    def display(self):
+    def amount_display(self):
         return self.credit_type.amount_display(self.amount)
 
 

@@ -312,10 +312,11 @@ class CommercialSupport(models.Model):
             })
 
 
-# ACPE's Universal Activity Number: provider (or "JA" and a joint accreditation number),
-# year, activity number, format (H home study, L live, B blended) with topic, and the
-# audience (P pharmacists, T technicians).
-UAN_PATTERN = r"^(JA\d{7}|\d{4}-\d{4})-\d{2}-\d{3}-[HLB]\d{2}-[PT]$"
+# ACPE's Universal Activity Number: the provider's number (or "JA" and a joint
+# accreditation number) with the joint provider's (0000 for none), year, activity number,
+# format (H home study, L live, B blended) with topic, and the audience (P pharmacists,
+# T technicians).
+UAN_PATTERN = r"^(JA\d{7}|\d{4})-\d{4}-\d{2}-\d{3}-[HLB]\d{2}-[PT]$"
 
 
 class CreditType(models.Model):

@@ -6,7 +6,7 @@ commercial support statement."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .credit_types import AMA
+from .credit_types import AMA, Profession
 from .hooks import pass_mark_of
 from .rules import OTHER_NATURE_PREFIX, RELATIONSHIP_NATURES
 
@@ -123,6 +123,34 @@ def credit_offer_statements(*, offer, provider_name, texts):
         accreditation or texts.accreditation_statement,
         _placeholders_filled(credit_type.designation_statement, **values),
     )
+
+
+@dataclass(frozen=True)
+class OfferedCredit:
+    """How the activity page presents a credit type offered beyond AMA credit."""
+
+    offer: object
+    professions: str
+    # Blank where it is the activity's own, printed once above.
+    accreditation_statement: str
+    designation_statement: str
+
+
+def offered_credit_texts(*, offers, provider_name, texts):
+    """The credit types of `offers` other than AMA credit and hours of participation, as
+    the activity page presents them: who may earn each, and its statements."""
+    offered = []
+    for offer in offers:
+        if offer.code == AMA or offer.for_participation:
+            continue
+        accreditation, designation = credit_offer_statements(offer=offer, provider_name=provider_name, texts=texts)
+        offered.append(OfferedCredit(
+            offer=offer,
+            professions=", ".join(Profession(code).label for code in offer.credit_type.eligible_professions),
+            accreditation_statement="" if accreditation == texts.accreditation_statement else accreditation,
+            designation_statement=designation,
+        ))
+    return offered
 
 
 def method_of_participation(*, activity):

@@ -1,7 +1,8 @@
 """The credit wording of pages and PDFs, from the one function each in courses/statements.py:
 {{ activity.credits|ama_credits }} → "1 AMA PRA Category 1 Credit™",
 {{ certificate.hours|participation_hours }} → "1 hour of participation",
-{{ year.totals|credit_totals }} → "2 AMA PRA Category 1 Credits™, 1 ABIM MOC point"."""
+{{ year.totals|credit_amounts }} → "2 AMA PRA Category 1 Credits™, 1 ABIM MOC point"
+(anything with an `amount_display`: offers, totals, a certificate's lines)."""
 
 from django import template
 
@@ -13,6 +14,5 @@ register.filter("participation_hours", hours_of_participation)
 
 
 @register.filter
-def credit_totals(totals):
-    """Amounts of several credit types, each with a `display` in its type's words."""
-    return ", ".join(total.display for total in totals)
+def credit_amounts(amounts):
+    return ", ".join(amount.amount_display for amount in amounts)
