@@ -19,7 +19,9 @@ from certificates.models import Certificate, CertificateCredit
 from certificates.services import certificate_awards_as_given, certificate_credit_lines, certificate_snapshot
 from courses.models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Participation,
@@ -97,6 +99,20 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     termination_date = factory.LazyFunction(lambda: provider_today() + datetime.timedelta(days=300))
     credits = Decimal("1.00")
     description = "A webinar recording for busy clinicians."
+
+
+class ActivityCreditFactory(factory.django.DjangoModelFactory):
+    """A credit type an activity offers beyond AMA credit, by the type's `code`."""
+
+    class Meta:
+        model = ActivityCredit
+
+    class Params:
+        code = "ancc"
+
+    activity = factory.SubFactory(ActivityFactory)
+    credit_type = factory.LazyAttribute(lambda offer: CreditType.objects.get(code=offer.code))
+    amount = Decimal("1.00")
 
 
 class PersonFactory(factory.django.DjangoModelFactory):
