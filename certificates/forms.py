@@ -14,6 +14,12 @@ PHYSICIAN_ATTESTATION = (
 PARTICIPANT_ATTESTATION = "I confirm that I participated in this activity."
 ATTESTATION_MISSING = "Please confirm the attestation."
 MOC_CONSENT_FIELD = "share_with_boards"
+# Browsers fill these from the learner's saved details.
+AUTOCOMPLETE = {"birth_month": "bday-month", "birth_day": "bday-day"}
+DETAIL_HELP = {
+    "birth_month": "Reported with your credit, so it is matched to you (never the year).",
+    "board_id": "Your ID at the board you report your points to.",
+}
 
 
 class ClaimForm(forms.Form):
@@ -44,7 +50,8 @@ class ClaimForm(forms.Form):
             self.fields[MOC_BOARD_FIELD] = forms.ChoiceField(
                 label="Report MOC points to your certifying board?",
                 choices=[("", "No, do not report MOC points")]
-                + [(offer.board, f"Yes, report {offer.amount_display} to the {Board(offer.board).label}")
+                + [(offer.board, f"Yes, report my points to the {Board(offer.board).label} (up to "
+                                 f"{offer.amount_display}, as many as the credit I claim)")
                    for offer in self.moc_offers],
                 widget=forms.RadioSelect,
                 required=False,
@@ -142,6 +149,9 @@ def _profile_field(learner, name):
     needed), starting from what the profile holds."""
     field = learner._meta.get_field(name).formfield(required=False)
     field.initial = getattr(learner, name)
+    if name in AUTOCOMPLETE:
+        field.widget.attrs["autocomplete"] = AUTOCOMPLETE[name]
+    field.help_text = DETAIL_HELP.get(name, field.help_text)
     return field
 
 

@@ -93,7 +93,12 @@ def claim_profile_changes(*, user, awards, details, moc_board=""):
             values[name] = user._meta.get_field(name).clean(details.get(name, getattr(user, name)), user)
         except ValidationError as error:
             problems.append((name, error.messages[0]))
-    problems = problems or claim_details_problems(awards=awards, values=values)
+    invalid = {name for name, _ in problems}
+    problems += [
+        (name, message)
+        for name, message in claim_details_problems(awards=awards, values=values)
+        if name not in invalid
+    ]
     if problems:
         raise ClaimRefused.of(problems)
     if reports_moc:

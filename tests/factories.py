@@ -260,6 +260,26 @@ def complete_activity(*, question_count=4, **activity_fields):
     return activity
 
 
+# A pharmacy activity number as ACPE assigns it (test_credit_types checks its wording).
+TEST_UAN = "0197-0000-26-012-H04-P"
+
+
+def activity_with_credit_types(**activity_fields):
+    """A complete activity of 1.5 AMA credits that also offers 1.5 ANCC and ACPE contact
+    hours and AAPA credits, 1.5 ABIM MOC points (Medical Knowledge, Internal Medicine)
+    and 1 ABP MOC point."""
+    activity = complete_activity(**{"credits": Decimal("1.50"), **activity_fields})
+    ActivityCreditFactory(activity=activity, code="ancc", amount=Decimal("1.50"))
+    ActivityCreditFactory(activity=activity, code="acpe", amount=Decimal("1.50"), uan=TEST_UAN)
+    ActivityCreditFactory(activity=activity, code="aapa", amount=Decimal("1.50"))
+    ActivityCreditFactory(
+        activity=activity, code="moc_abim", amount=Decimal("1.50"), moc_credit_types=["MK"],
+        moc_practice_areas=["Internal Medicine"],
+    )
+    ActivityCreditFactory(activity=activity, code="moc_abp", amount=Decimal("1.00"), moc_credit_types=["LL"])
+    return activity
+
+
 def learner_ready_to_claim(*, activity, user=None, at=None, watched=True):
     """A learner who has started, evaluated and passed `activity`, having watched its
     recording where the activity requires it (unless `watched` is False)."""

@@ -30,9 +30,11 @@ from lms.publishing import activity_publish_problems
 
 from .conftest import pdf_text
 from .factories import (
+    TEST_UAN,
     ActivityCreditFactory,
     StaffUserFactory,
     UserFactory,
+    activity_with_credit_types,
     certificate_for,
     complete_activity,
     learner_ready_to_claim,
@@ -41,23 +43,12 @@ from .factories import (
 )
 from .test_authoring import details_data
 
-UAN = "0197-0000-26-012-H04-P"
+UAN = TEST_UAN
 
 
 @pytest.fixture
 def offering(provider):
-    """An activity of 1.5 AMA credits that also offers 1.5 ANCC and ACPE contact hours and
-    AAPA credits, 1.5 ABIM MOC points (Medical Knowledge) and 1 ABP MOC point."""
-    activity = complete_activity(credits=Decimal("1.50"))
-    ActivityCreditFactory(activity=activity, code="ancc", amount=Decimal("1.50"))
-    ActivityCreditFactory(activity=activity, code="acpe", amount=Decimal("1.50"), uan=UAN)
-    ActivityCreditFactory(activity=activity, code="aapa", amount=Decimal("1.50"))
-    ActivityCreditFactory(
-        activity=activity, code="moc_abim", amount=Decimal("1.50"), moc_credit_types=["MK"],
-        moc_practice_areas=["Internal Medicine"],
-    )
-    ActivityCreditFactory(activity=activity, code="moc_abp", amount=Decimal("1.00"), moc_credit_types=["LL"])
-    return activity
+    return activity_with_credit_types()
 
 
 def ready(activity, profession=Profession.PHYSICIAN, **fields):
