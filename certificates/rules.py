@@ -183,7 +183,8 @@ def claim_awards(*, offers, amounts, moc_board):
             problems.append((MOC_BOARD_FIELD, "This activity offers no MOC points of that board."))
         else:
             claimed = next((award.amount for award in awards if award.offer.code == AMA), None)
-            awards.append(Award(offer=registered, amount=moc_points(registered=registered.amount, credit_claimed=claimed)))
+            points = moc_points(registered=registered.amount, credit_claimed=claimed)
+            awards.append(Award(offer=registered, amount=points))
     awards.sort(key=lambda award: award.offer.credit_type.order)
     return ([] if problems else awards), problems
 

@@ -544,7 +544,9 @@ def credit_offer_problems(offers):
     for offer in offers:
         name = offer.credit_type.name
         if offer.code == ACPE and not offer.uan:
-            problems.append(f"{name}: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it.")
+            problems.append(
+                f"{name}: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it."
+            )
         if offer.board and not offer.moc_credit_types:
             problems.append(
                 f"{name}: choose the {offer.board} MOC credit types the activity counts for "

@@ -457,7 +457,9 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, rend
         **certificate_snapshot(user=user, activity=activity, awards=awards),
         **fields,
     )
-    credit_lines_add(certificates=[certificate], lines=certificate_credit_lines(user=user, activity=activity, awards=awards))
+    credit_lines_add(
+        certificates=[certificate], lines=certificate_credit_lines(user=user, activity=activity, awards=awards)
+    )
     if rendered:
         certificate_issue(certificate_id=certificate.pk)
         certificate.refresh_from_db()

@@ -26,7 +26,8 @@ from courses.rules import (
 )
 from courses.selectors import activity_credit_offers, learner_credit_offers
 from lms.activity_io import ActivityImportError, activities_export, activities_import
-from lms.publishing import activity_publish_problems
+from lms.authoring import authoring_steps
+from lms.publishing import activity_duplicate, activity_publish_problems
 
 from .conftest import pdf_text
 from .factories import (
@@ -170,7 +171,9 @@ def test_it_keeps_acpe_without_a_uan_and_moc_without_credit_types_from_publishin
 
     problems = activity_publish_problems(activity=activity)
 
-    assert "ACPE contact hours: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it." in problems
+    assert (
+        "ACPE contact hours: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it."
+    ) in problems
     assert any(problem.startswith("ABP MOC points: choose the ABP MOC credit types") for problem in problems)
     assert credit_offer_problems([credit_offer_of(row) for row in activity.credit_offers.all()]) == [
         problem for problem in problems if "MOC" in problem or "UAN" in problem
@@ -637,13 +640,41 @@ def test_it_offers_only_the_types_beyond_ama_credit_and_participation_in_the_wor
     assert ">Hours of participation</option>" not in html
 
 
-def test_it_names_what_the_credit_types_still_need_in_the_details_step(staff_client, today):
+def test_it_counts_what_the_credit_types_still_need_in_the_details_step_and_refuses_to_publish(staff_client):
     activity = publishable_draft()
     ActivityCreditFactory(activity=activity, code="acpe")
+    details = next(step for step in authoring_steps(activity=activity, current="details") if step.name == "details")
 
-    html = staff_client.get(f"/staff/authoring/{activity.slug}/review/").content.decode()
+    response = staff_client.post(f"/staff/authoring/{activity.slug}/review/", {"action": "publish"})
 
-    assert "give the activity&#x27;s UAN" in html
+    assert details.missing == [
+        "ACPE contact hours: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it."
+    ]
+    assert response.status_code == 400
+    assert "give the activity&#x27;s UAN" in response.content.decode()
+    activity.refresh_from_db()
+    assert activity.status == Activity.Status.DRAFT
+
+
+def test_it_copies_the_credit_types_into_a_new_run(offering):
+    copy = activity_duplicate(
+        activity=offering, title="A new run", release_date=offering.release_date,
+        termination_date=offering.termination_date,
+    )
+
+    def offered(activity):
+        return [(o.code, o.amount, o.uan, o.moc_credit_types) for o in activity_credit_offers(activity=activity)]
+
+    assert offered(copy) == offered(offering)
+
+
+def test_it_lists_each_credit_on_the_learners_certificate_page(offering, client):
+    physician = ready(offering)
+    claim(client, physician, offering, **MOC_CLAIM)
+
+    html = client.get(Certificate.objects.get().get_absolute_url()).content.decode()
+
+    assert "1 AMA PRA Category 1 Credit™, 1 ABIM MOC point" in html
 
 
 @pytest.mark.parametrize(("typed", "saved"), [("1234567", "1234567"), ("123456", "123456")])
