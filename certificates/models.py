@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Activity, CreditType
-from courses.statements import ama_credits, format_credits, hours_of_participation
+from courses.statements import format_credits
 
 # No 0/O, 1/I/L: numbers are read aloud and typed in by licensing boards.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -53,7 +53,12 @@ class Certificate(models.Model):
         REVOKED = "revoked", "Revoked"
 
     class Kind(models.TextChoices):
+        """What the certificate is, by the most a learner earned: AMA credit (perhaps with
+        a board's MOC points), another credit type (ANCC, ACPE, AAPA) for a learner not
+        eligible for AMA credit, or hours of participation. Its lines list each type."""
+
         AMA_CREDIT = "ama_credit", "AMA PRA Category 1 Credit™"
+        CREDIT = "credit", "Certificate of Credit"
         PARTICIPATION = "participation", "Certificate of Participation"
 
     number = models.CharField(max_length=30, unique=True, default=certificate_number_generate)
@@ -117,14 +122,10 @@ class Certificate(models.Model):
         return format_credits(self.credits_claimed) if self.credits_claimed is not None else ""
 
     @property
-    def hours_display(self):
-        return format_credits(self.hours) if self.hours is not None else ""
-
-    @property
     def credit_display(self):
-        if self.kind == self.Kind.PARTICIPATION:
-            return hours_of_participation(self.hours)
-        return ama_credits(self.credits_claimed)
+        """Every credit it awards, as its lines word them: "1 AMA PRA Category 1 Credit™,
+        1 ABIM MOC point" (a list of certificates prefetches `credits`)."""
+        return ", ".join(line.amount_display for line in self.credits.all())
 
     @property
     def is_ready(self):

@@ -11,6 +11,9 @@ from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from courses.credit_types import PARTICIPATION
+from courses.statements import format_credits
+
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 
 _font_config = None
@@ -74,12 +77,41 @@ def _stored_image_data_uri(name, place):
         return f"data:{kind};base64," + base64.b64encode(image.read()).decode()
 
 
+def credit_facts(lines):
+    """Each credit line of a certificate as its facts table shows it, (header, amount): the
+    credit a learner claimed in steps, hours of participation as a number under their own
+    header (as certificates of participation always printed them), any other type
+    awarded whole (a board's MOC points under the board's name)."""
+    facts = []
+    for line in lines:
+        credit_type = line.credit_type
+        if credit_type.claim_in_steps:
+            facts.append(("Credit claimed", line.amount_display))
+        elif credit_type.code == PARTICIPATION:
+            facts.append((line.name, format_credits(line.amount)))
+        elif credit_type.board:
+            facts.append((line.name, line.amount_display))
+        else:
+            facts.append(("Credit awarded", line.amount_display))
+    return facts
+
+
+def credit_statements(lines):
+    """The statements a certificate prints for its credit lines: each accreditation
+    statement once (AMA credit and MOC points share the ACCME's), then each designation."""
+    accreditation = list(dict.fromkeys(line.accreditation_statement for line in lines if line.accreditation_statement))
+    return accreditation + [line.designation_statement for line in lines if line.designation_statement]
+
+
 def certificate_html(certificate):
     verification_url = certificate.get_verification_url()
+    lines = list(certificate.credits.select_related("credit_type"))
     return render_to_string(
         "certificates/certificate_pdf.html",
         {
             "certificate": certificate,
+            "credit_facts": credit_facts(lines),
+            "statements": credit_statements(lines),
             "verification_url": verification_url,
             "qr_code": qr_data_uri(verification_url),
             "logo": stored_image_data_uri(certificate.provider_logo),

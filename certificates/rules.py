@@ -1,16 +1,22 @@
 """The credit gate: may this learner claim now, and if not, why. Its reasons are codes
 with parameters, worded in one place (gate_reason_message), so the claim page and the
-post-test page say the same thing."""
+post-test page say the same thing. Then what a claim awards: the amounts claimed, the
+MOC points chosen, and what the learner must give for them."""
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from courses.credit_types import AMA, LearnerDetail
 from courses.models import Provider, local_date
 from courses.rules import (
     CREDIT_STEP,
     CreditWindow,
+    birth_month_day_problems,
+    detail_fields_missing,
+    details_needed,
     learner_credit_window,
+    moc_points,
     recording_requirement_met,
     recording_requirement_met_at,
 )
@@ -119,16 +125,93 @@ def credit_gate(*, user, activity, at=None):
     return gate
 
 
-def claimable_credit_is_valid(*, credits, activity):
+def claimable_amount_is_valid(*, amount, maximum):
     # NaN and sNaN cannot be ordered: comparing them raises instead of saying no.
     return (
-        credits is not None
-        and credits.is_finite()
-        and Decimal("0") < credits <= activity.credits
-        and credits % CREDIT_STEP == 0
+        amount is not None
+        and amount.is_finite()
+        and Decimal("0") < amount <= maximum
+        and amount % CREDIT_STEP == 0
     )
 
 
-def claimable_credit_message(*, activity):
+def claimable_amount_message(*, offer):
     step = format_credits(CREDIT_STEP)
-    return f"Claim between {step} and {activity.credits_display} credits, in steps of {step}."
+    # AMA credit keeps the plain word its claim has always used.
+    unit = "credits" if offer.code == AMA else offer.credit_type.unit_plural
+    return f"Claim between {step} and {format_credits(offer.amount)} {unit}, in steps of {step}."
+
+
+def claim_field(offer):
+    """The claim's field for the amount of `offer`, a type claimed in steps: `credits` for
+    AMA credit, as it has always been named, `credits_<code>` for any other."""
+    return "credits" if offer.code == AMA else f"credits_{offer.code}"
+
+
+@dataclass(frozen=True)
+class Award:
+    """A credit type a claim awards (`offer`, a courses.rules.CreditOffer) and how much."""
+
+    offer: object
+    amount: Decimal
+
+
+MOC_BOARD_FIELD = "moc_board"
+
+
+def claim_awards(*, offers, amounts, moc_board):
+    """What a claim awards from `offers`, those the learner is eligible for: each type
+    awarded whole; the amount claimed of each type claimed in steps (`amounts`, parsed
+    Decimals by claim_field); and the MOC points of `moc_board` ("" for none), the board
+    the learner chose to report them to, as many as the AMA credit claimed.
+
+    Returns (awards, problems), problems as (field, message): an amount out of range or
+    not a number, a board the activity is not registered with (or whose points the
+    learner is not eligible for). Any problem means nothing is awarded.
+    """
+    awards, problems = [], []
+    for offer in offers:
+        if offer.board:
+            continue
+        amount = offer.amount
+        if offer.credit_type.claim_in_steps:
+            amount = amounts.get(claim_field(offer))
+            if not claimable_amount_is_valid(amount=amount, maximum=offer.amount):
+                problems.append((claim_field(offer), claimable_amount_message(offer=offer)))
+                continue
+        awards.append(Award(offer=offer, amount=amount))
+    if moc_board:
+        registered = next((offer for offer in offers if offer.board == moc_board), None)
+        if registered is None:
+            problems.append((MOC_BOARD_FIELD, "This activity offers no MOC points of that board."))
+        else:
+            claimed = next((award.amount for award in awards if award.offer.code == AMA), None)
+            points = moc_points(registered=registered.amount, credit_claimed=claimed)
+            awards.append(Award(offer=registered, amount=points))
+    awards.sort(key=lambda award: award.offer.credit_type.order)
+    return ([] if problems else awards), problems
+
+
+# Why a claim cannot go on without a detail its credit types need, by profile field.
+DETAIL_MISSING = {
+    "nabp_eprofile_id": "Give your NABP e-Profile ID: CPE Monitor records ACPE credit under it.",
+    "birth_month": "Give your month of birth: it is reported with your credit.",
+    "birth_day": "Give your day of birth: it is reported with your credit.",
+    "board_id": "Give your ID at the board: it records your MOC points under it.",
+}
+MOC_CONSENT_MISSING = "Agree to share this completion with your board, or choose not to report MOC points."
+
+
+def claim_details_problems(*, awards, values):
+    """What the learner has yet to give for `awards`, as (field, message): the details
+    their credit types need (courses.rules.details_needed), a month and day of birth that
+    go together, and for MOC points the consent to share the completion with the board.
+    `values` holds the profile's fields as the claim would leave them."""
+    offers = [award.offer for award in awards]
+    details = details_needed(offers)
+    problems = [(name, DETAIL_MISSING[name]) for name in detail_fields_missing(details=details, values=values)]
+    if not problems and LearnerDetail.BIRTH_MONTH_DAY in details:
+        problems += birth_month_day_problems(month=values["birth_month"], day=values["birth_day"]).items()
+    if any(offer.board for offer in offers) and not values.get("share_with_boards"):
+        problems.append(("share_with_boards", MOC_CONSENT_MISSING))
+    return problems

@@ -3,10 +3,28 @@ from decimal import Decimal
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Prefetch, Q, Sum
 from django.db.models.functions import ExtractYear
 
-from .models import Certificate
+from courses.models import CreditType
+
+from .models import Certificate, CertificateCredit
+
+
+@dataclass
+class CreditTotal:
+    """The amount of one credit type a transcript adds up, in the type's words."""
+
+    credit_type: CreditType
+    amount: Decimal
+
+    @property
+    def code(self):
+        return self.credit_type.code
+
+    @property
+    def amount_display(self):
+        return self.credit_type.amount_display(self.amount)
 
 
 @dataclass
@@ -15,6 +33,8 @@ class TranscriptYear:
     credits: Decimal = Decimal("0")
     hours: Decimal = Decimal("0")
     count: int = 0
+    # Per credit type, in the types' order.
+    totals: list = field(default_factory=list)
     # The year's certificates a page or file lists, which may be fewer than `count`.
     certificates: list = field(default_factory=list)
 
@@ -25,10 +45,17 @@ class Transcript:
     credits: Decimal
     hours: Decimal
     count: int
+    totals: list = field(default_factory=list)
 
 
-# What a transcript row shows: the date, title, credit and number of a certificate.
+# What a transcript row shows: the date, title, credit and number of a certificate; its
+# credit lines come with TRANSCRIPT_LINES.
 TRANSCRIPT_ROW_FIELDS = ("number", "completed_on", "activity_title", "kind", "credits_claimed", "hours")
+TRANSCRIPT_LINES = Prefetch(
+    "credits", queryset=CertificateCredit.objects.only("certificate", "order", "amount_display")
+)
+# What the totals per credit type word an amount with.
+_TOTAL_TYPE_FIELDS = ("code", "name", "unit_singular", "unit_plural", "board", "order")
 
 
 def transcript_certificates(*, user, start=None, end=None):
@@ -40,6 +67,15 @@ def transcript_certificates(*, user, start=None, end=None):
     if end:
         certificates = certificates.filter(completed_on__lte=end)
     return certificates.order_by("-completed_on", "-pk")
+
+
+def transcript_lines(*, user, start=None, end=None):
+    """The credit lines of transcript_certificates, in its order, each certificate's in
+    their own: a transcript file has a row per credit type of each certificate."""
+    certificates = transcript_certificates(user=user, start=start, end=end).order_by().values("pk")
+    return CertificateCredit.objects.filter(certificate__in=certificates).order_by(
+        "-certificate__completed_on", "-certificate__pk", "order", "pk"
+    )
 
 
 def transcript_of(*, user, start=None, end=None):
@@ -64,12 +100,35 @@ def transcript_of(*, user, start=None, end=None):
         )
         for row in rows
     ]
+    overall = {}
+    by_year = {year.year: year for year in years}
+    for year, credit_type, amount in _totals_per_year_and_type(user=user, start=start, end=end):
+        by_year[year].totals.append(CreditTotal(credit_type=credit_type, amount=amount))
+        total = overall.setdefault(credit_type.code, CreditTotal(credit_type=credit_type, amount=Decimal("0")))
+        total.amount += amount
     return Transcript(
         years=years,
         credits=sum((year.credits for year in years), Decimal("0")),
         hours=sum((year.hours for year in years), Decimal("0")),
         count=sum(year.count for year in years),
+        totals=sorted(overall.values(), key=lambda total: total.credit_type.order),
     )
+
+
+def _totals_per_year_and_type(*, user, start, end):
+    """(year, CreditType, amount) of every credit type on the learner's certificates that
+    stand in the period, summed by the database in one query, newest year first."""
+    names = [f"credit_type__{name}" for name in _TOTAL_TYPE_FIELDS]
+    rows = (
+        transcript_lines(user=user, start=start, end=end)
+        .annotate(year=ExtractYear("certificate__completed_on"))
+        .values("year", *names)
+        .annotate(amount=Sum("amount"))
+        .order_by("-year", "credit_type__order")
+    )
+    for row in rows:
+        credit_type = CreditType(**{name: row[f"credit_type__{name}"] for name in _TOTAL_TYPE_FIELDS})
+        yield row["year"], credit_type, row["amount"]
 
 
 def transcript_listing(*, transcript, certificates):

@@ -1,18 +1,22 @@
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from courses.credit_types import ACPE, AMA, PARTICIPATION
 from courses.models import Provider
+from courses.rules import LEARNER_DETAIL_FIELDS, details_needed
+from courses.selectors import learner_credit_offers
 from courses.services import participation_mark_completed
+from courses.statements import credit_offer_statements
 
 from . import tasks
 from .issuing import EMAIL_LEASE, certificate_queue_email, certificate_queue_render, certificates_held_by_broker
-from .models import Certificate, CertificateEvent
-from .rules import claimable_credit_is_valid, claimable_credit_message, credit_gate
+from .models import Certificate, CertificateCredit, CertificateEvent
+from .rules import Award, claim_awards, claim_details_problems, credit_gate
 
 # A certificate waits in the queue behind the claims before it; past this it is assumed
 # lost (a worker killed with its messages in hand, a broker restarted without its data)
@@ -26,12 +30,21 @@ SWEEP_BATCH = 1000
 
 
 class ClaimRefused(Exception):
-    """`field` names the claim form's field the reasons are about (None: the claim as a whole)."""
+    """`field` names the claim form's field the reasons are about (None: the claim as a
+    whole); `problems` pairs each reason with its field, when they are about several."""
 
     def __init__(self, reasons, field=None):
         super().__init__("; ".join(reasons))
         self.reasons = reasons
         self.field = field
+        self.problems = [(field, reason) for reason in reasons]
+
+    @classmethod
+    def of(cls, problems):
+        """A refusal of (field, message) `problems`."""
+        refusal = cls([message for _, message in problems], field=problems[0][0])
+        refusal.problems = list(problems)
+        return refusal
 
 
 def parse_credits(value):
@@ -45,21 +58,89 @@ def _enqueue_after_commit(certificate):
     transaction.on_commit(lambda: certificate_queue_render(certificate_id=certificate.pk))
 
 
-def certificate_snapshot(*, user, activity, credits=None):
+def certificate_awards(*, user, activity, credits=None, amounts=None, moc_board="", offers=None):
+    """What a claim by `user` on `activity` awards (certificates.rules.claim_awards): of
+    the types they are eligible for (`offers`, read when not given), `credits` of AMA
+    credit, `amounts` of any other type claimed in steps (by its claim field), every other
+    type whole, and the MOC points of `moc_board` if they chose a board. Amounts come as
+    typed; ClaimRefused names the field of anything wrong with them."""
+    if offers is None:
+        offers = learner_credit_offers(activity=activity, user=user)
+    typed = {"credits": credits, **(amounts or {})}
+    awards, problems = claim_awards(
+        offers=offers,
+        amounts={name: None if value is None else parse_credits(value) for name, value in typed.items()},
+        moc_board=moc_board or "",
+    )
+    if problems:
+        raise ClaimRefused.of(problems)
+    return awards
+
+
+def claim_profile_changes(*, user, awards, details, moc_board=""):
+    """The profile fields a claim of `awards` saves, {field: value}: what their credit
+    types need from the learner (`details` as given at the claim, else the profile's own),
+    and for MOC points the board chosen and the consent to report to it. ClaimRefused
+    names each field missing or not valid, checked by the user model's own fields."""
+    offers = [award.offer for award in awards]
+    names = [name for detail in details_needed(offers) for name in LEARNER_DETAIL_FIELDS[detail]]
+    reports_moc = any(offer.board for offer in offers)
+    if reports_moc:
+        names.append("share_with_boards")
+    values, problems = {}, []
+    for name in names:
+        try:
+            values[name] = user._meta.get_field(name).clean(details.get(name, getattr(user, name)), user)
+        except ValidationError as error:
+            problems.append((name, error.messages[0]))
+    invalid = {name for name, _ in problems}
+    problems += [
+        (name, message)
+        for name, message in claim_details_problems(awards=awards, values=values)
+        if name not in invalid
+    ]
+    if problems:
+        raise ClaimRefused.of(problems)
+    if reports_moc:
+        values["certifying_board"] = moc_board
+    return {name: value for name, value in values.items() if getattr(user, name) != value}
+
+
+def _kind_of(awards):
+    amounts = {award.offer.code: award.amount for award in awards}
+    if AMA in amounts:
+        return dict(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=amounts[AMA])
+    if PARTICIPATION in amounts:
+        return dict(kind=Certificate.Kind.PARTICIPATION, hours=amounts[PARTICIPATION])
+    return dict(kind=Certificate.Kind.CREDIT)
+
+
+def certificate_awards_as_given(*, user, activity, credits):
+    """The awards of a claim of `credits` AMA credit taken as given, unchecked, with every
+    other type the learner is eligible for whole and no MOC points: for records made
+    without a claim (tests, benchmarks), never for a learner's claim."""
+    return [
+        Award(offer=offer, amount=credits if offer.code == AMA else offer.amount)
+        for offer in learner_credit_offers(activity=activity, user=user)
+        if not offer.board
+    ]
+
+
+def certificate_snapshot(*, user, activity, credits=None, awards=None):
     """What a certificate freezes when it is claimed, so it keeps saying what it certified
     whatever changes later: the learner's name and degree, the activity's facts, the
-    provider's statements and signature, and the kind of certificate (a physician's
-    credits claimed; anyone else's hours of participation)."""
+    provider's statements and signature, and the kind of certificate (AMA credit, with the
+    credits claimed; another credit type; or hours of participation) by its `awards`
+    (certificate_awards; by default certificate_awards_as_given). Its lines are
+    certificate_credit_lines'."""
     provider = Provider.current()
     if provider.pk is None:
         # The credit gate refuses claims first; this keeps any other caller from freezing
         # the placeholder provider into a record that is kept for years.
         raise ImproperlyConfigured("No provider is saved: a certificate cannot say who issued it.")
+    if awards is None:
+        awards = certificate_awards_as_given(user=user, activity=activity, credits=credits)
     texts = activity.texts()
-    if user.is_physician:
-        kind = dict(kind=Certificate.Kind.AMA_CREDIT, credits_claimed=credits)
-    else:
-        kind = dict(kind=Certificate.Kind.PARTICIPATION, hours=activity.credits)
     return dict(
         learner_name=user.certificate_name,
         learner_degree=user.degree,
@@ -73,12 +154,54 @@ def certificate_snapshot(*, user, activity, credits=None):
         provider_signature=provider.signature.name or "",
         signer_name=provider.signer_name,
         signer_title=provider.signer_title,
-        **kind,
+        **_kind_of(awards),
     )
 
 
-def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
-    """Claim credit (physicians) or confirm participation (others), then issue.
+def _reporting(offer, user):
+    """What the receiving body of `offer` matches the learner and the activity on."""
+    if offer.board:
+        return {
+            "board": offer.board,
+            "board_id": user.board_id,
+            "moc_credit_types": list(offer.moc_credit_types),
+            "moc_practice_areas": list(offer.moc_practice_areas),
+        }
+    if offer.code == ACPE:
+        return {"uan": offer.uan, "nabp_eprofile_id": user.nabp_eprofile_id}
+    return {}
+
+
+def certificate_credit_lines(*, user, activity, awards):
+    """The lines a certificate freezes, one per award (unsaved, without their
+    certificate): the type's name, the amount in its words, its statements, and what
+    reporting it needs, from `user`'s profile as the claim leaves it."""
+    provider_name, texts = Provider.current().name, activity.texts()
+    lines = []
+    for order, award in enumerate(awards):
+        offer = award.offer
+        accreditation, designation = credit_offer_statements(offer=offer, provider_name=provider_name, texts=texts)
+        lines.append(CertificateCredit(
+            credit_type=offer.credit_type,
+            order=order,
+            name=offer.credit_type.name,
+            amount=award.amount,
+            amount_display=offer.credit_type.amount_display(award.amount),
+            accreditation_statement=accreditation,
+            designation_statement=designation,
+            reporting=_reporting(offer, user),
+        ))
+    return lines
+
+
+def certificate_claim(
+    *, user, activity, credits=None, attested=False, at=None, amounts=None, moc_board="", details=None
+):
+    """Claim credit, or confirm participation, then issue: every credit type the learner
+    is eligible for (certificate_awards: `credits` of AMA credit, `amounts` of any other
+    type claimed in steps, the MOC points of `moc_board` if they chose a board), with
+    what those types need from them (`details`, saved to their profile with the claim:
+    claim_profile_changes). A learner eligible for no credit type confirms participation.
 
     The certificate row is committed as pending and the rendering task is enqueued only
     after the commit, so the worker always finds the row.
@@ -90,19 +213,22 @@ def certificate_claim(*, user, activity, credits=None, attested=False, at=None):
         raise ClaimRefused(gate.reasons)
     if not attested:
         raise ClaimRefused(["Please confirm the attestation."], field="attest")
-    if user.is_physician:
-        credits = parse_credits(credits) if credits is not None else None
-        if not claimable_credit_is_valid(credits=credits, activity=activity):
-            raise ClaimRefused(
-                [claimable_credit_message(activity=activity)],
-                field="credits",
-            )
-    frozen = certificate_snapshot(user=user, activity=activity, credits=credits)
+    awards = certificate_awards(user=user, activity=activity, credits=credits, amounts=amounts, moc_board=moc_board)
+    changes = claim_profile_changes(user=user, awards=awards, details=details or {}, moc_board=moc_board)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    frozen = certificate_snapshot(user=user, activity=activity, awards=awards)
+    lines = certificate_credit_lines(user=user, activity=activity, awards=awards)
     try:
         with transaction.atomic():
+            if changes:
+                user.save(update_fields=list(changes))
             certificate = Certificate.objects.create(
                 user=user, activity=activity, completed_on=gate.completed_on, **frozen
             )
+            for line in lines:
+                line.certificate = certificate
+            CertificateCredit.objects.bulk_create(lines)
             CertificateEvent.objects.create(
                 certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=user
             )

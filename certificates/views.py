@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 
 from courses.cache import cache_key, shared_page
-from courses.selectors import activity_for_learner
+from courses.selectors import activity_for_learner, learner_credit_offers
 from courses.serving import presigned_redirect
 
 from .cache import verify_version_key
@@ -27,19 +27,17 @@ def claim(request, slug):
     form = ClaimForm(
         request.POST if request.method == "POST" else None,
         activity=activity,
-        physician=request.user.is_physician,
+        offers=learner_credit_offers(activity=activity, user=request.user),
+        learner=request.user,
     )
     if form.is_valid():
         try:
             certificate = certificate_claim(
-                user=request.user,
-                activity=activity,
-                credits=form.cleaned_data.get("credits"),
-                attested=form.cleaned_data["attest"],
+                user=request.user, activity=activity, attested=form.cleaned_data["attest"], **form.claim()
             )
         except ClaimRefused as refusal:
-            for reason in refusal.reasons:
-                form.add_error(refusal.field, reason)
+            for field, reason in refusal.problems:
+                form.add_error(field if field in form.fields else None, reason)
         else:
             # The certificate page says whether the PDF is still being prepared: with an
             # eager worker it is issued before that page renders, so this must not say so.

@@ -27,7 +27,9 @@ from django.http import HttpResponse
 
 from .models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Person,
@@ -142,6 +144,8 @@ def shared_page(request, *, key, version_key, render):
 
 for _model in (
     Activity,
+    ActivityCredit,
+    CreditType,
     Series,
     LearningObjective,
     FacultyRole,

@@ -63,6 +63,7 @@ MOC_CREDIT_TYPES = {
 MOC_REPORTING_DAYS = 30
 
 AMA = "ama"
+ACPE = "acpe"
 PARTICIPATION = "participation"
 
 _PHYSICIANS = [Profession.PHYSICIAN]
@@ -132,7 +133,7 @@ CREDIT_TYPE_SEED = [
         "order": 10,
     },
     {
-        "code": "acpe",
+        "code": ACPE,
         "name": "ACPE contact hours",
         "unit_singular": "ACPE contact hour",
         "unit_plural": "ACPE contact hours",

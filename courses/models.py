@@ -34,6 +34,7 @@ from .rules import (
     OutcomeMeasure,
     activity_credit_window,
     activity_date_problems,
+    credit_offer_row_problems,
     credit_window_q,
     validate_credit_amount,
     validate_joint_providers,
@@ -321,10 +322,11 @@ class CommercialSupport(models.Model):
             })
 
 
-# ACPE's Universal Activity Number: provider (or "JA" and a joint accreditation number),
-# year, activity number, format (H home study, L live, B blended) with topic, and the
-# audience (P pharmacists, T technicians).
-UAN_PATTERN = r"^(JA\d{7}|\d{4}-\d{4})-\d{2}-\d{3}-[HLB]\d{2}-[PT]$"
+# ACPE's Universal Activity Number: the provider's number (or "JA" and a joint
+# accreditation number) with the joint provider's (0000 for none), year, activity number,
+# format (H home study, L live, B blended) with topic, and the audience (P pharmacists,
+# T technicians).
+UAN_PATTERN = r"^(JA\d{7}|\d{4})-\d{4}-\d{2}-\d{3}-[HLB]\d{2}-[PT]$"
 
 
 class CreditType(models.Model):
@@ -372,8 +374,11 @@ class CreditType(models.Model):
         return self.name
 
     def amount_display(self, amount):
-        """"1 ANCC contact hour", "1.5 ANCC contact hours"."""
+        """"1 ANCC contact hour", "1.5 ANCC contact hours"; a board's MOC points name the
+        board, "2 ABIM MOC points", since a learner's transcript may hold several boards'."""
         unit = self.unit_singular if Decimal(amount) == 1 else self.unit_plural
+        if self.board and not unit.startswith(self.board):
+            unit = f"{self.board} {unit}"
         return f"{statements.format_credits(amount)} {unit}"
 
 
@@ -409,6 +414,18 @@ class ActivityCredit(models.Model):
 
     def __str__(self):
         return f"{self.activity}: {self.credit_type.amount_display(self.amount)}"
+
+    def clean(self):
+        if self.credit_type_id is None:
+            return
+        errors = credit_offer_row_problems(
+            credit_type=self.credit_type,
+            uan=self.uan,
+            moc_credit_types=self.moc_credit_types,
+            moc_practice_areas=self.moc_practice_areas,
+        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class LearningObjective(models.Model):

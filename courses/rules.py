@@ -1,11 +1,15 @@
-"""The pure decisions of courses: credit amounts, the credit window, the review cycle,
-the viewing requirement and what keeps an activity from being published.
+"""The pure decisions of courses: credit amounts, the credit types an activity offers and
+to whom, the credit window, the review cycle, the viewing requirement and what keeps an
+activity from being published.
 
 models.py imports this module for its validators and choices, so nothing here imports
 models at module level.
 """
 
+import calendar
+import datetime
 import zoneinfo
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -13,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.formats import date_format
 
+from .credit_types import ACPE, AMA, MOC_CREDIT_TYPES, PARTICIPATION, LearnerDetail
 from .viewing import recording_viewing
 
 CREDIT_STEP = Decimal("0.25")
@@ -461,3 +466,188 @@ def recording_length_warnings(*, duration_seconds):
             "file or URL was given."
         ]
     return []
+
+
+# --- credit types: what an activity offers, to whom, and what each needs -----------------
+
+
+@dataclass(frozen=True)
+class CreditOffer:
+    """A credit type an activity offers, with its amount: AMA PRA Category 1 Credit™ and
+    hours of participation (both the activity's `credits`), or one of its ActivityCredit
+    rows with what the receiving body needs about it (ACPE's UAN; for a board's MOC
+    points, the activity's registration: practice areas and the board's credit types)."""
+
+    credit_type: object  # a courses.models.CreditType
+    amount: Decimal
+    uan: str = ""
+    moc_practice_areas: tuple = ()
+    moc_credit_types: tuple = ()
+
+    @property
+    def code(self):
+        return self.credit_type.code
+
+    @property
+    def board(self):
+        """The certifying board of MOC points; "" for any other type."""
+        return self.credit_type.board
+
+    @property
+    def for_participation(self):
+        """Offered to learners eligible for no other type of the activity."""
+        return not self.credit_type.eligible_professions
+
+    @property
+    def amount_display(self):
+        return self.credit_type.amount_display(self.amount)
+
+    @property
+    def moc_credit_type_labels(self):
+        labels = dict(MOC_CREDIT_TYPES.get(self.board, []))
+        return [labels.get(code, code) for code in self.moc_credit_types]
+
+
+def credit_offer_of(row):
+    """An activity's ActivityCredit `row` as the offer it makes."""
+    return CreditOffer(
+        credit_type=row.credit_type,
+        amount=row.amount,
+        uan=row.uan,
+        moc_practice_areas=tuple(row.moc_practice_areas),
+        moc_credit_types=tuple(row.moc_credit_types),
+    )
+
+
+def credit_offers(*, credits, ama, participation, rows):
+    """Every credit type an activity offers, in the types' order: AMA credit (`ama`, the
+    CreditType) and hours of participation (`participation`), both for the activity's
+    `credits`, and the types of its ActivityCredit `rows`."""
+    offers = [
+        CreditOffer(credit_type=ama, amount=credits),
+        *(credit_offer_of(row) for row in rows),
+        CreditOffer(credit_type=participation, amount=credits),
+    ]
+    return sorted(offers, key=lambda offer: offer.credit_type.order)
+
+
+def offers_for_profession(offers, *, profession):
+    """The offers a learner of `profession` may earn: those of the types open to the
+    profession, or, when there are none, hours of participation."""
+    eligible = [offer for offer in offers if profession and profession in offer.credit_type.eligible_professions]
+    return eligible or [offer for offer in offers if offer.for_participation]
+
+
+# Where a learner's profile keeps each detail a credit type may need.
+LEARNER_DETAIL_FIELDS = {
+    LearnerDetail.NABP_EPROFILE: ("nabp_eprofile_id",),
+    LearnerDetail.BIRTH_MONTH_DAY: ("birth_month", "birth_day"),
+    LearnerDetail.BOARD_ID: ("board_id",),
+}
+
+
+def details_needed(offers):
+    """The LearnerDetail codes `offers` need between them, in LearnerDetail's order."""
+    wanted = {detail for offer in offers for detail in offer.credit_type.learner_details}
+    return [detail for detail in LearnerDetail if detail in wanted]
+
+
+def detail_fields_missing(*, details, values):
+    """The profile fields of `details` (LearnerDetail codes) that `values` (profile field
+    name → value) leaves empty: [] when the learner has given everything they need."""
+    return [
+        name
+        for detail in details
+        for name in LEARNER_DETAIL_FIELDS[detail]
+        if values.get(name) in (None, "")
+    ]
+
+
+def birth_month_day_problems(*, month, day):
+    """What is wrong with a month and day of birth given for reporting, by field.
+
+    Boards and CPE Monitor match learners on both together, so one without the other is
+    refused; 29 February is a real birthday, so the check uses a leap year.
+    """
+    if month is None and day is None:
+        return {}
+    if month is None:
+        return {"birth_month": "Give the month of birth too, or leave both empty."}
+    if day is None:
+        return {"birth_day": "Give the day of birth too, or leave both empty."}
+    try:
+        datetime.date(2000, month, day)
+    except ValueError:
+        return {"birth_day": f"{calendar.month_name[month]} has no day {day}."}
+    return {}
+
+
+def moc_points(*, registered, credit_claimed):
+    """A learner's MOC points: as many as the AMA credit they claim (`credit_claimed`,
+    None when they claim none), up to the points the activity is `registered` for."""
+    return registered if credit_claimed is None else min(registered, credit_claimed)
+
+
+def _moc_codes_text(board):
+    return ", ".join(f"{code} ({label})" for code, label in MOC_CREDIT_TYPES[board])
+
+
+def _is_list_of_text(value):
+    return isinstance(value, list) and all(isinstance(item, str) and item.strip() for item in value)
+
+
+def credit_offer_row_problems(*, credit_type, uan, moc_credit_types, moc_practice_areas):
+    """What is wrong with a credit type offered beyond AMA credit, by field, whatever the
+    activity's state: AMA credit and participation are not offered this way, a UAN is
+    ACPE's, and MOC credit types and practice areas belong to a board's MOC points."""
+    errors = {}
+    if credit_type.code in (AMA, PARTICIPATION):
+        errors["credit_type"] = (
+            "AMA PRA Category 1 Credit™ is the activity's own credit amount, and hours of "
+            "participation come with every activity: choose another credit type."
+        )
+    if uan and credit_type.code != ACPE:
+        errors["uan"] = "A UAN is ACPE's activity number: give it for ACPE contact hours only."
+    if not _is_list_of_text(moc_credit_types):
+        errors["moc_credit_types"] = 'List the MOC credit types by code, e.g. ["MK"]; [] for none.'
+    elif moc_credit_types and not credit_type.board:
+        errors["moc_credit_types"] = "MOC credit types are for a board's MOC points only."
+    elif credit_type.board:
+        codes = dict(MOC_CREDIT_TYPES[credit_type.board])
+        unknown = [code for code in moc_credit_types if code not in codes]
+        if unknown:
+            errors["moc_credit_types"] = (
+                f"{unknown[0]} is not one of {credit_type.board}'s MOC credit types: "
+                f"{_moc_codes_text(credit_type.board)}."
+            )
+        elif len(set(moc_credit_types)) < len(moc_credit_types):
+            errors["moc_credit_types"] = "Each MOC credit type is listed once."
+    if not _is_list_of_text(moc_practice_areas):
+        errors["moc_practice_areas"] = 'List the practice areas by name, e.g. ["Cardiology"]; [] for none.'
+    elif moc_practice_areas and not credit_type.board:
+        errors["moc_practice_areas"] = "Practice areas are for a board's MOC points only."
+    else:
+        for area in moc_practice_areas:
+            if text_problem(area):
+                errors["moc_practice_areas"] = f"A practice area {text_problem(area)}."
+    return errors
+
+
+def credit_offer_problems(offers):
+    """What in an activity's credit offers keeps it from being published, as messages for
+    staff: ACPE credit is reported under the activity's UAN, and a board registers an
+    activity for some of its MOC credit types. (Boards also ask that the activity assess
+    the learner; every activity is published with a post-test, which quizzes checks.)"""
+    problems = []
+    for offer in offers:
+        name = offer.credit_type.name
+        if offer.code == ACPE and not offer.uan:
+            problems.append(
+                f"{name}: give the activity's UAN (Universal Activity Number); ACPE credit is reported under it."
+            )
+        if offer.board and not offer.moc_credit_types:
+            problems.append(
+                f"{name}: choose the {offer.board} MOC credit types the activity counts for "
+                f"({_moc_codes_text(offer.board)})."
+            )
+    return problems

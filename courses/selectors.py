@@ -5,9 +5,10 @@ from django.db.models import BooleanField, DateTimeField, Exists, OuterRef, Pref
 from django.http import Http404
 from django.utils.formats import date_format
 
+from .credit_types import AMA, PARTICIPATION
 from .hooks import page_relations
-from .models import Activity, CreditExtension, FacultyRole, Participation, SavedActivity
-from .rules import CreditWindow, activity_credit_window, assessment_locked
+from .models import Activity, ActivityCredit, CreditExtension, CreditType, FacultyRole, Participation, SavedActivity
+from .rules import CreditWindow, activity_credit_window, assessment_locked, credit_offers, offers_for_profession
 from .search import SEARCH_CONFIG, stores_search_vector
 from .statements import ama_credits
 
@@ -211,3 +212,22 @@ def activity_assessment_locked(*, activity):
     """Whether `activity`, as stored, is published or archived and started, so its
     post-test, recording and viewing requirement cannot change until it is unpublished."""
     return locked_activity_title(activities=Activity.objects.filter(pk=activity.pk)) is not None
+
+
+def activity_credit_offers(*, activity):
+    """Every credit type `activity` offers (courses.rules.credit_offers), in two queries."""
+    types = {
+        credit_type.code: credit_type
+        for credit_type in CreditType.objects.filter(code__in=[AMA, PARTICIPATION])
+    }
+    return credit_offers(
+        credits=activity.credits,
+        ama=types[AMA],
+        participation=types[PARTICIPATION],
+        rows=ActivityCredit.objects.filter(activity=activity).select_related("credit_type"),
+    )
+
+
+def learner_credit_offers(*, activity, user):
+    """The credit types of `activity` that `user` may earn, by their profession."""
+    return offers_for_profession(activity_credit_offers(activity=activity), profession=user.profession)

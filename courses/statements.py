@@ -1,10 +1,12 @@
 """The texts generated from an activity's settings, never typed by hand: the credit
-wording, the designation statement, the joint providership statement, the method of
-participation, the disclosure and the commercial support statement."""
+wording, the designation statement, the statements of each credit type it offers, the
+joint providership statement, the method of participation, the disclosure and the
+commercial support statement."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .credit_types import AMA, Profession
 from .hooks import pass_mark_of
 from .rules import OTHER_NATURE_PREFIX, RELATIONSHIP_NATURES
 
@@ -97,6 +99,58 @@ def activity_texts(*, activity, provider):
         disclaimer=activity.disclaimer or provider.disclaimer,
         privacy_url=activity.privacy_url or provider.privacy_url,
     )
+
+
+def _placeholders_filled(text, **values):
+    """`text` with each {name} of `values` filled in. Any other brace is left as typed:
+    staff word the credit types, and str.format would fail on a stray one."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def credit_offer_statements(*, offer, provider_name, texts):
+    """The (accreditation, designation) statements of `offer` (a courses.rules.CreditOffer).
+    AMA credit and hours of participation print the activity's own (`texts`, its
+    ActivityTexts); another type its own wording, with the activity's accreditation
+    statement where the type has none (a board's MOC points rest on the ACCME's)."""
+    if offer.code == AMA or offer.for_participation:
+        return texts.accreditation_statement, texts.designation_statement
+    credit_type = offer.credit_type
+    values = {"provider": provider_name, "amount": offer.amount_display, "uan": offer.uan}
+    accreditation = _placeholders_filled(credit_type.accreditation_statement, **values)
+    return (
+        accreditation or texts.accreditation_statement,
+        _placeholders_filled(credit_type.designation_statement, **values),
+    )
+
+
+@dataclass(frozen=True)
+class OfferedCredit:
+    """How the activity page presents a credit type offered beyond AMA credit."""
+
+    offer: object
+    professions: str
+    # Blank where it is the activity's own, printed once above.
+    accreditation_statement: str
+    designation_statement: str
+
+
+def offered_credit_texts(*, offers, provider_name, texts):
+    """The credit types of `offers` other than AMA credit and hours of participation, as
+    the activity page presents them: who may earn each, and its statements."""
+    offered = []
+    for offer in offers:
+        if offer.code == AMA or offer.for_participation:
+            continue
+        accreditation, designation = credit_offer_statements(offer=offer, provider_name=provider_name, texts=texts)
+        offered.append(OfferedCredit(
+            offer=offer,
+            professions=", ".join(Profession(code).label for code in offer.credit_type.eligible_professions),
+            accreditation_statement="" if accreditation == texts.accreditation_statement else accreditation,
+            designation_statement=designation,
+        ))
+    return offered
 
 
 def method_of_participation(*, activity):

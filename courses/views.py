@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .cache import CATALOG_VERSION, cache_key, shared_page, versioned
 from .forms import CatalogFilterForm
 from .media import media_origins, media_type
-from .models import Activity, SavedActivity, provider_today
+from .models import Activity, Provider, SavedActivity, provider_today
 from .rules import (
     CreditWindow,
     credit_last_day,
@@ -26,6 +26,7 @@ from .rules import (
     viewing_accommodation_of,
 )
 from .selectors import (
+    activity_credit_offers,
     activity_for_learner,
     catalog_activities,
     catalog_cards,
@@ -33,6 +34,7 @@ from .selectors import (
     participation_of,
 )
 from .serving import presigned_redirect
+from .statements import offered_credit_texts
 from .templatetags.card_foot import card_foot_html
 from .services import (
     ViewingReportError,
@@ -137,9 +139,16 @@ def activity_page_context(*, request, activity, preview=False):
     if extended_until is not None:
         # Staff extended this learner's credit: the page shows their own window.
         activity.window = learner_credit_window(activity, participation=participation)
+    texts = activity.texts()
+    offers = activity_credit_offers(activity=activity)
     return {
         "activity": activity,
-        "texts": activity.texts(),
+        "texts": texts,
+        "credits_offered": [offer for offer in offers if not offer.for_participation],
+        "offered_credit": offered_credit_texts(
+            offers=offers, provider_name=Provider.current().name, texts=texts
+        ),
+        "participation_offer": next(offer for offer in offers if offer.for_participation),
         "disclosure": activity.disclosure_statement(),
         "participation": participation,
         "credit_ends_on": credit_last_day(

@@ -13,9 +13,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
+from courses.credit_types import AMA, PARTICIPATION
 from courses.models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     LearningObjective,
     Person,
@@ -296,6 +299,8 @@ def _activity_import(r):
         resource = Resource(activity=activity, order=index)
         _checked(_filled(resource, title=res.text("title"), url=res.text("url")), res).save()
 
+    _credit_offers_import(r, activity)
+
     _recording_import(r, activity)
     _posttest_import(r, activity)
     _evaluation_import(r, activity)
@@ -319,15 +324,47 @@ def _provider_id_check(r):
         )
 
 
+def _text_items(r, key, *, what):
+    """The list `key` of non-empty texts, each stripped; `what` says what each must be."""
+    texts = []
+    for index, text in enumerate(r.items(key)):
+        if not isinstance(text, str) or not text.strip():
+            r.fail(f"{key}[{index}]", f"must be {what} (non-empty text)")
+        if text_problem(text):
+            r.fail(f"{key}[{index}]", text_problem(text))
+        texts.append(text.strip())
+    return texts
+
+
 def _joint_providers_import(r):
-    names = []
-    for index, name in enumerate(r.items("joint_providers")):
-        if not isinstance(name, str) or not name.strip():
-            r.fail(f"joint_providers[{index}]", "must be a name (non-empty text)")
-        if text_problem(name):
-            r.fail(f"joint_providers[{index}]", text_problem(name))
-        names.append(name.strip())
-    return names
+    return _text_items(r, "joint_providers", what="a name")
+
+
+def _credit_offers_import(r, activity):
+    """The credit types the activity offers beyond AMA credit (its `credits`) and hours of
+    participation (which every activity offers), by the types' codes."""
+    types = {
+        credit_type.code: credit_type
+        for credit_type in CreditType.objects.exclude(code__in=[AMA, PARTICIPATION])
+    }
+    activity.credit_offers.all().delete()
+    offered = set()
+    for index, _ in enumerate(r.items("credit_offers")):
+        c = r.child("credit_offers", index)
+        code = c.text("type", required=True)
+        if code not in types:
+            c.fail("type", f"{code!r} is not a credit type offered this way: use one of {', '.join(types)}")
+        if code in offered:
+            c.fail("type", f"{code!r} is offered twice")
+        offered.add(code)
+        offer = _filled(
+            ActivityCredit(activity=activity, credit_type=types[code], order=index),
+            amount=c.decimal("amount"),
+            uan=c.text("uan"),
+            moc_practice_areas=_text_items(c, "moc_practice_areas", what="a practice area"),
+            moc_credit_types=_text_items(c, "moc_credit_types", what="a board's MOC credit type code"),
+        )
+        _checked(offer, c, keys={"credit_type": "type"}).save()
 
 
 def _series_import(r):
@@ -536,6 +573,16 @@ def activity_export(activity):
         "termination_date": _iso(activity.termination_date),
         "estimated_minutes": activity.estimated_minutes,
         "credits": f"{activity.credits:.2f}",
+        "credit_offers": [
+            {
+                "type": offer.credit_type.code,
+                "amount": f"{offer.amount:.2f}",
+                "uan": offer.uan,
+                "moc_practice_areas": offer.moc_practice_areas,
+                "moc_credit_types": offer.moc_credit_types,
+            }
+            for offer in activity.credit_offers.select_related("credit_type")
+        ],
         "description": activity.description,
         "target_audience": activity.target_audience,
         **{key: getattr(activity, key) for key in OVERRIDES},

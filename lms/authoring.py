@@ -20,7 +20,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from courses.models import Activity, FacultyRole, LearningObjective, Person, Recording, provider_today
-from courses.rules import activity_date_problems, credit_window, objectives_problems
+from courses.rules import (
+    activity_date_problems,
+    credit_offer_of,
+    credit_offer_problems,
+    credit_window,
+    objectives_problems,
+)
 from courses.search import activity_search_refresh
 from courses.selectors import activity_assessment_locked, activity_for_learner
 from courses.views import activity_page_context
@@ -31,6 +37,7 @@ from quizzes.services import evaluation_default
 from .authoring_forms import (
     ActivitySearchForm,
     CommercialSupportFormSet,
+    CreditOfferFormSet,
     DetailsForm,
     DuplicateForm,
     EvaluationQuestionFormSet,
@@ -85,7 +92,13 @@ def _details_missing(activity):
         reviewed_on=activity.reviewed_on,
         termination_date=activity.termination_date,
     )
-    return list(dates.values()) + objectives_problems([o.text for o in activity.objectives.all()])
+    return (
+        list(dates.values())
+        + objectives_problems([o.text for o in activity.objectives.all()])
+        + credit_offer_problems(
+            [credit_offer_of(row) for row in activity.credit_offers.select_related("credit_type")]
+        )
+    )
 
 
 def _people_missing(activity):
@@ -232,16 +245,17 @@ def activity_list(request):
     )
 
 
-def _details_page(request, activity, form, supports, resources, status=200):
+def _details_page(request, activity, form, offers, supports, resources, status=200):
     rejected = request.method == "POST" and "add" not in request.POST
     errors = (
-        _summary((None, form), ("Commercial support", supports), ("Resource", resources))
+        _summary((None, form), ("Credit type", offers), ("Commercial support", supports), ("Resource", resources))
         if rejected
         else []
     )
     context = {
         "activity": activity,
         "form": form,
+        "offers": offers,
         "supports": supports,
         "resources": resources,
         "errors": errors,
@@ -252,30 +266,32 @@ def _details_page(request, activity, form, supports, resources, status=200):
 
 def _details(request, activity):
     data = request.POST if request.method == "POST" else None
-    added = _added_row(request, "supports|resources") if data else None
+    added = _added_row(request, "offers|supports|resources") if data else None
     if added:
         data = _with_extra_row(data, added)
     form = DetailsForm(
         data, instance=activity, locked=bool(activity.pk) and activity_assessment_locked(activity=activity)
     )
+    offers = CreditOfferFormSet(data, instance=activity, prefix="offers")
     supports = CommercialSupportFormSet(data, instance=activity, prefix="supports")
     resources = ResourceFormSet(data, instance=activity, prefix="resources")
+    rows = {"offers": offers, "supports": supports, "resources": resources}
     if added:
-        _hold_judgement(form, supports, resources)
-        _focus_new_row(supports if added == "supports" else resources, added)
-        return _details_page(request, activity, form, supports, resources)
+        _hold_judgement(form, *rows.values())
+        _focus_new_row(rows[added], added)
+        return _details_page(request, activity, form, offers, supports, resources)
     if data is None:
-        return _details_page(request, activity, form, supports, resources)
-    valid = all([form.is_valid(), supports.is_valid(), resources.is_valid()])
+        return _details_page(request, activity, form, offers, supports, resources)
+    valid = all([form.is_valid(), *(formset.is_valid() for formset in rows.values())])
     if valid:
         created = activity.pk is None
         try:
             with transaction.atomic():
                 activity = form.save()
                 _objectives_save(activity=activity, texts=form.cleaned_data["objectives"])
-                supports.instance = resources.instance = activity
-                supports.save()
-                resources.save()
+                for formset in rows.values():
+                    formset.instance = activity
+                    formset.save()
         except ValidationError as error:
             # Refused by a model's guard (a locked activity): nothing was saved.
             if created:
@@ -283,7 +299,7 @@ def _details(request, activity):
             form.add_error(None, _validation_messages(error))
         else:
             return _after_save(request, activity, "details")
-    return _details_page(request, activity, form, supports, resources, status=400)
+    return _details_page(request, activity, form, offers, supports, resources, status=400)
 
 
 def _objectives_save(*, activity, texts):

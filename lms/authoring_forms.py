@@ -1,6 +1,7 @@
 """Forms of the staff authoring workspace (lms/authoring.py).
 
-Rows (commercial support, resources, people, relationships, evaluation questions) are
+Rows (credit offers, commercial support, resources, people, relationships, evaluation
+questions) are
 formsets; an "Add …" submit button re-renders the step with one more empty row, so staff
 need no JavaScript and lose nothing they typed.
 """
@@ -8,9 +9,12 @@ need no JavaScript and lose nothing they typed.
 from django import forms
 from django.utils.text import slugify
 
+from courses.credit_types import AMA, MOC_CREDIT_TYPES, PARTICIPATION, Board
 from courses.models import (
     Activity,
+    ActivityCredit,
     CommercialSupport,
+    CreditType,
     FacultyRole,
     Provider,
     Recording,
@@ -217,6 +221,72 @@ class DetailsForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
+class CreditOfferForm(forms.ModelForm):
+    """A credit type the activity offers beyond AMA credit. A board's MOC credit types are
+    listed under each board and stored by code; the row's type says which board's count."""
+
+    required_css_class = "required"
+
+    moc_credit_types = forms.MultipleChoiceField(
+        label="MOC credit types",
+        required=False,
+        choices=[
+            (Board(board).label, [(f"{board}:{code}", f"{board}: {label}") for code, label in types])
+            for board, types in MOC_CREDIT_TYPES.items()
+        ],
+        help_text="For a board's MOC points: the board's kinds of MOC credit the activity "
+        "counts for (hold Ctrl or ⌘ to choose several).",
+    )
+    moc_practice_areas = forms.CharField(
+        label="MOC practice areas",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="For a board's MOC points: one practice area per line.",
+    )
+
+    class Meta:
+        model = ActivityCredit
+        fields = ["credit_type", "amount", "uan"]
+        labels = {"amount": "Amount"}
+        help_texts = {
+            "amount": "Contact hours, credits or MOC points, in steps of 0.25.",
+            "uan": "For ACPE contact hours, e.g. 0000-0000-26-001-H01-P.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["credit_type"].queryset = CreditType.objects.exclude(code__in=[AMA, PARTICIPATION])
+        self.fields["credit_type"].empty_label = "Choose…"
+        self.fields["amount"].widget.attrs.update(step="0.25", min="0.25")
+        offer = self.instance
+        if offer.pk:
+            board = offer.credit_type.board
+            self.initial.setdefault("moc_credit_types", [f"{board}:{code}" for code in offer.moc_credit_types])
+            self.initial.setdefault("moc_practice_areas", "\n".join(offer.moc_practice_areas))
+
+    def clean_moc_practice_areas(self):
+        return lines_of(self.cleaned_data.get("moc_practice_areas"))
+
+    def clean(self):
+        data = super().clean()
+        credit_type = data.get("credit_type")
+        chosen = [value.split(":", 1) for value in data.get("moc_credit_types", [])]
+        boards = {board for board, _ in chosen}
+        if credit_type and credit_type.board and chosen and boards != {credit_type.board}:
+            self.add_error(
+                "moc_credit_types",
+                f"Choose only {credit_type.board}'s MOC credit types: this row offers {credit_type.name}.",
+            )
+        data["moc_credit_types"] = [code for _, code in chosen]
+        return data
+
+    def _post_clean(self):
+        # The MOC lists come from fields of their own; set them before the model's checks.
+        self.instance.moc_credit_types = self.cleaned_data.get("moc_credit_types", [])
+        self.instance.moc_practice_areas = self.cleaned_data.get("moc_practice_areas", [])
+        super()._post_clean()
+
+
 class CommercialSupportForm(forms.ModelForm):
     required_css_class = "required"
 
@@ -235,6 +305,9 @@ class ResourceForm(forms.ModelForm):
         labels = {"url": "Address (URL)"}
 
 
+CreditOfferFormSet = forms.inlineformset_factory(
+    Activity, ActivityCredit, form=CreditOfferForm, extra=0, can_delete=True
+)
 CommercialSupportFormSet = forms.inlineformset_factory(
     Activity, CommercialSupport, form=CommercialSupportForm, extra=0, can_delete=True
 )

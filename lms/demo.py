@@ -72,6 +72,7 @@ def _activity(**fields):
         "reviewed_on": None,
         "estimated_minutes": 60,
         "credits": "1.00",
+        "credit_offers": [],
         "recording": DEMO_RECORDING,
         # Its method of participation asks for watching, so the player checks it.
         "requires_full_viewing": True,
@@ -202,6 +203,7 @@ def demo_activities(*, today=None):
                      {**_faculty("David Lin", "MD", "Director of Faculty Development", "moderator",
                                  relationships=[{"company": "Example Diagnostics Inc.", "nature": "advisory board"}]),
                       "disclosure": "Advisory board member; mitigated by independent review of the content."}],
+            credit_offers=_credit_offers_bias(current_release),
             posttest=_posttest_bias(),
         ),
         _activity(
@@ -229,6 +231,21 @@ def demo_activities(*, today=None):
             joint_providers=["Riverside Community Health Network"],
             posttest=_posttest_screening(),
         ),
+    ]
+
+
+def _credit_offers_bias(release):
+    """The demo's jointly accredited activity: nursing, pharmacy and PA credit besides AMA
+    credit, and registered for ABIM MOC points. Its UAN carries the year of release."""
+    def offer(code, **fields):
+        return {"type": code, "amount": "1.00", "uan": "", "moc_practice_areas": [],
+                "moc_credit_types": [], **fields}
+
+    return [
+        offer("ancc"),
+        offer("acpe", uan=f"JA0009901-0000-{release.year % 100:02}-014-H04-P"),
+        offer("aapa"),
+        offer("moc_abim", moc_practice_areas=["Internal Medicine"], moc_credit_types=["MK"]),
     ]
 
 

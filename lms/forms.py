@@ -2,7 +2,8 @@ from django import forms
 
 from .models import User
 
-# Optional profile fields for reporting completions to the ACCME and boards (SPEC §3).
+# Optional profile fields for reporting completions to the ACCME, boards and CPE Monitor
+# (SPEC §3). A claim asks for those its credit types need and saves them here.
 BOARD_FIELDS = [
     "birth_month",
     "birth_day",
@@ -10,6 +11,7 @@ BOARD_FIELDS = [
     "licence_number",
     "certifying_board",
     "board_id",
+    "nabp_eprofile_id",
     "share_with_boards",
 ]
 
@@ -43,6 +45,8 @@ class ProfileForm(forms.ModelForm):
             "certifying_board": "If you want MOC points reported to your board for "
             "maintenance of certification.",
             "board_id": "Your ID at that board.",
+            "nabp_eprofile_id": "Pharmacists and pharmacy technicians: the 6 or 7 digits of "
+            "your NABP e-Profile, under which CPE Monitor records ACPE credit.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -55,6 +59,7 @@ class ProfileForm(forms.ModelForm):
         self.fields["family_name"].widget.attrs["autocomplete"] = "family-name"
         self.fields["birth_month"].widget.attrs["autocomplete"] = "bday-month"
         self.fields["birth_day"].widget.attrs.update(autocomplete="bday-day", inputmode="numeric")
+        self.fields["nabp_eprofile_id"].widget.attrs.update(inputmode="numeric", pattern="[0-9]{6,7}")
         self.fields["licence_state"].widget.attrs.update(
             autocapitalize="characters", size=2, pattern="[A-Za-z]{2}"
         )

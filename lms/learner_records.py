@@ -162,7 +162,7 @@ def learner_activity_records(*, user, activities):
         record.participation = participation
     events = CertificateEvent.objects.select_related("actor")
     for certificate in Certificate.objects.filter(user=user, activity_id__in=ids).prefetch_related(
-        Prefetch("events", queryset=events)
+        Prefetch("events", queryset=events), "credits"
     ):
         records[certificate.activity_id].certificate = certificate
     _place_attempts(records, user=user)

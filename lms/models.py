@@ -1,5 +1,4 @@
 import calendar
-import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -10,27 +9,9 @@ from django.utils import timezone
 
 from certificates.models import Certificate, CertificateCredit
 from courses.credit_types import Board, Profession
+from courses.rules import birth_month_day_problems
 
 MONTH_CHOICES = [(number, calendar.month_name[number]) for number in range(1, 13)]
-
-
-def birth_month_day_problems(*, month, day):
-    """What is wrong with a month and day of birth given for board reporting, by field.
-
-    Boards match learners on both together, so one without the other is refused; 29
-    February is a real birthday, so the check uses a leap year.
-    """
-    if month is None and day is None:
-        return {}
-    if month is None:
-        return {"birth_month": "Give the month of birth too, or leave both empty."}
-    if day is None:
-        return {"birth_day": "Give the day of birth too, or leave both empty."}
-    try:
-        datetime.date(2000, month, day)
-    except ValueError:
-        return {"birth_day": f"{calendar.month_name[month]} has no day {day}."}
-    return {}
 
 
 def licence_problems(*, state, number):

@@ -17,6 +17,8 @@ from courses.rules import (
     activity_content_problems,
     activity_date_problems,
     credit_ended_problems,
+    credit_offer_of,
+    credit_offer_problems,
     credit_time_warnings,
     recording_length_warnings,
     recording_problems,
@@ -32,6 +34,7 @@ def _with_publishing_relations(activities):
     queries however many activities there are."""
     return activities.select_related("recording", "posttest", "evaluation").prefetch_related(
         "objectives",
+        "credit_offers__credit_type",
         Prefetch("faculty", queryset=FacultyRole.objects.select_related("person")),
         "posttest__questions__choices",
         "evaluation__questions",
@@ -57,6 +60,7 @@ def _problems(activity, *, day):
         list(dates.values())
         + credit_ended_problems(status=activity.status, termination_date=activity.termination_date, day=day)
         + activity_content_problems(activity=activity)
+        + credit_offer_problems([credit_offer_of(row) for row in activity.credit_offers.all()])
         + recording_problems(
             recording=_recording_of(activity), requires_full_viewing=activity.requires_full_viewing
         )

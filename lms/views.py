@@ -13,10 +13,11 @@ from django.views import csrf
 from django.views.decorators.http import require_POST
 
 from certificates.pdf import html_to_pdf
-from certificates.models import Certificate
 from certificates.selectors import (
+    TRANSCRIPT_LINES,
     TRANSCRIPT_ROW_FIELDS,
     transcript_certificates,
+    transcript_lines,
     transcript_listing,
     transcript_of,
 )
@@ -98,7 +99,9 @@ def transcript(request):
     form, period = _transcript_period(request)
     totals = transcript_of(user=request.user, **period)
     paginator = Paginator(
-        transcript_certificates(user=request.user, **period).only(*TRANSCRIPT_ROW_FIELDS),
+        transcript_certificates(user=request.user, **period)
+        .only(*TRANSCRIPT_ROW_FIELDS)
+        .prefetch_related(TRANSCRIPT_LINES),
         TRANSCRIPT_PAGE_SIZE,
     )
     # The totals counted them already: no COUNT query for the pages.
@@ -124,9 +127,11 @@ def transcript(request):
 def transcript_pdf(request):
     form, period = _transcript_period(request)
     totals = transcript_of(user=request.user, **period)
-    listed = transcript_certificates(user=request.user, **period).only(*TRANSCRIPT_ROW_FIELDS)[
-        :TRANSCRIPT_PDF_ROWS
-    ]
+    listed = (
+        transcript_certificates(user=request.user, **period)
+        .only(*TRANSCRIPT_ROW_FIELDS)
+        .prefetch_related(TRANSCRIPT_LINES)[:TRANSCRIPT_PDF_ROWS]
+    )
     transcript_listing(transcript=totals, certificates=listed)
     html = render_to_string(
         "lms/transcript_pdf.html",
@@ -143,14 +148,13 @@ def transcript_pdf(request):
     return response
 
 
-def _transcript_rows(certificates, *, verify_url):
-    for number, completed_on, title, kind, credits, hours in certificates.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        amount = credits if credits is not None else hours
+def _transcript_rows(lines, *, verify_url):
+    for number, completed_on, title, credit_type, amount in lines.iterator(chunk_size=EXPORT_CHUNK_ROWS):
         yield [
             completed_on.isoformat(),
             title,
-            Certificate.Kind(kind).label,
-            "" if amount is None else format_credits(amount),
+            credit_type,
+            format_credits(amount),
             number,
             f"{verify_url}{number}/",
         ]
@@ -159,12 +163,14 @@ def _transcript_rows(certificates, *, verify_url):
 @login_required
 def transcript_csv(request):
     form, period = _transcript_period(request)
-    certificates = transcript_certificates(user=request.user, **period).values_list(*TRANSCRIPT_ROW_FIELDS)
+    lines = transcript_lines(user=request.user, **period).values_list(
+        "certificate__number", "certificate__completed_on", "certificate__activity_title", "name", "amount"
+    )
     return csv_stream_response(
         filename="cme-transcript.csv",
         header=["completed_on", "activity", "credit_type", "amount", "certificate_number", "verification_url"],
         rows=_transcript_rows(
-            certificates, verify_url=settings.SITE_URL + _number_url_prefix("certificates:verify")
+            lines, verify_url=settings.SITE_URL + _number_url_prefix("certificates:verify")
         ),
         cell=None,
     )

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
 from certificates.services import certificate_claim
-from courses.models import provider_today
+from courses.credit_types import CREDIT_TYPE_SEED
+from courses.models import CreditType, provider_today
 from lms.celery import app as celery_app
 
 from . import factories
@@ -65,6 +66,21 @@ def celery_eager():
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def seeded_credit_types(request):
+    """The credit types migration 0013 seeds, present in transactional tests (browser,
+    worker, migration) too: each of them empties every table when it ends, and the next
+    one in the process would otherwise find none, as no site ever does."""
+    marker = request.node.get_closest_marker("django_db")
+    if not ((marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    present = set(CreditType.objects.values_list("code", flat=True))
+    CreditType.objects.bulk_create(
+        CreditType(**fields) for fields in CREDIT_TYPE_SEED if fields["code"] not in present
+    )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from certificates.issuing import certificate_issue
 from certificates.models import Certificate, CertificateCredit
-from certificates.services import certificate_snapshot
+from certificates.services import certificate_awards_as_given, certificate_credit_lines, certificate_snapshot
 from courses.credit_types import AMA, CREDIT_TYPE_SEED
 from courses.models import (
     Activity,
@@ -100,6 +100,20 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     termination_date = factory.LazyFunction(lambda: provider_today() + datetime.timedelta(days=300))
     credits = Decimal("1.00")
     description = "A webinar recording for busy clinicians."
+
+
+class ActivityCreditFactory(factory.django.DjangoModelFactory):
+    """A credit type an activity offers beyond AMA credit, by the type's `code`."""
+
+    class Meta:
+        model = ActivityCredit
+
+    class Params:
+        code = "ancc"
+
+    activity = factory.SubFactory(ActivityFactory)
+    credit_type = factory.LazyAttribute(lambda offer: CreditType.objects.get(code=offer.code))
+    amount = Decimal("1.00")
 
 
 class PersonFactory(factory.django.DjangoModelFactory):
@@ -244,6 +258,26 @@ def complete_activity(*, question_count=4, **activity_fields):
         ChoiceFactory(question=question, text="Right answer", is_correct=True)
         ChoiceFactory(question=question, text="Wrong answer", is_correct=False)
     EvaluationQuestionFactory(evaluation=EvaluationFactory(activity=activity))
+    return activity
+
+
+# A pharmacy activity number as ACPE assigns it (test_credit_types checks its wording).
+TEST_UAN = "0197-0000-26-012-H04-P"
+
+
+def activity_with_credit_types(**activity_fields):
+    """A complete activity of 1.5 AMA credits that also offers 1.5 ANCC and ACPE contact
+    hours and AAPA credits, 1.5 ABIM MOC points (Medical Knowledge, Internal Medicine)
+    and 1 ABP MOC point."""
+    activity = complete_activity(**{"credits": Decimal("1.50"), **activity_fields})
+    ActivityCreditFactory(activity=activity, code="ancc", amount=Decimal("1.50"))
+    ActivityCreditFactory(activity=activity, code="acpe", amount=Decimal("1.50"), uan=TEST_UAN)
+    ActivityCreditFactory(activity=activity, code="aapa", amount=Decimal("1.50"))
+    ActivityCreditFactory(
+        activity=activity, code="moc_abim", amount=Decimal("1.50"), moc_credit_types=["MK"],
+        moc_practice_areas=["Internal Medicine"],
+    )
+    ActivityCreditFactory(activity=activity, code="moc_abp", amount=Decimal("1.00"), moc_credit_types=["LL"])
     return activity
 
 
@@ -416,12 +450,16 @@ def certificate_for(*, activity, user=None, credits="1", completed_on=None, rend
     if not Provider.objects.exists():
         # Certificates are only ever issued by a saved provider (the credit gate refuses otherwise).
         ProviderFactory()
+    awards = certificate_awards_as_given(user=user, activity=activity, credits=Decimal(credits))
     certificate = Certificate.objects.create(
         user=user,
         activity=activity,
         completed_on=completed_on or provider_today(),
-        **certificate_snapshot(user=user, activity=activity, credits=Decimal(credits)),
+        **certificate_snapshot(user=user, activity=activity, awards=awards),
         **fields,
+    )
+    credit_lines_add(
+        certificates=[certificate], lines=certificate_credit_lines(user=user, activity=activity, awards=awards)
     )
     if rendered:
         certificate_issue(certificate_id=certificate.pk)
@@ -454,13 +492,28 @@ def certificates_in_bulk(*, count, activity=None, user=None, completed_on=None):
         )
     else:
         users = [user] * count
-    snapshot = certificate_snapshot(user=users[0], activity=activities[0], credits=Decimal("1"))
-    return Certificate.objects.bulk_create(
+    awards = certificate_awards_as_given(user=users[0], activity=activities[0], credits=Decimal("1"))
+    snapshot = certificate_snapshot(user=users[0], activity=activities[0], awards=awards)
+    certificates = Certificate.objects.bulk_create(
         Certificate(
             user=learner, activity=on, completed_on=completed_on or provider_today(),
             state=Certificate.State.ISSUED, **snapshot,
         )
         for learner, on in zip(users, activities)
+    )
+    credit_lines_add(
+        certificates=certificates,
+        lines=certificate_credit_lines(user=users[0], activity=activities[0], awards=awards),
+    )
+    return certificates
+
+
+def credit_lines_add(*, certificates, lines):
+    """The frozen credit `lines` (certificate_credit_lines, unsaved) on each of `certificates`."""
+    CertificateCredit.objects.bulk_create(
+        CertificateCredit(**{**_fields_of(line), "certificate_id": certificate.pk})
+        for certificate in certificates
+        for line in lines
     )
 
 
@@ -553,16 +606,3 @@ def certificate_with_lines(activity, user, *, on=datetime.date(2025, 3, 10), cre
         credit_line_for(certificate=certificate, code="moc_abim", board="ABIM", board_id=user.board_id,
                         moc_credit_types=["MK"], moc_practice_areas=["Cardiovascular Disease"])
     return certificate
-
-
-def credit_lines_in_bulk(certificates):
-    """An AMA credit line of each of `certificates` (made by certificates_in_bulk), in bulk."""
-    ama = credit_type_of(AMA)
-    CertificateCredit.objects.bulk_create(
-        [
-            CertificateCredit(certificate=certificate, credit_type=ama, name=ama.name, amount=certificate.credits_claimed,
-                              amount_display=ama.amount_display(certificate.credits_claimed))
-            for certificate in certificates
-        ],
-        ignore_conflicts=True,
-    )

@@ -52,6 +52,8 @@ def details_data(today, **changes):
         "accme_activity_id": "",
         "joint_providers_text": "",
         "joint_providership_statement": "",
+        "offers-TOTAL_FORMS": "0",
+        "offers-INITIAL_FORMS": "0",
         "supports-TOTAL_FORMS": "0",
         "supports-INITIAL_FORMS": "0",
         "resources-TOTAL_FORMS": "1",

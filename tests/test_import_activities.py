@@ -62,6 +62,13 @@ def full_activity(**fields):
         "termination_date": "2021-12-21",
         "estimated_minutes": 45,
         "credits": "1.25",
+        "credit_offers": [
+            {"type": "ancc", "amount": "1.25", "uan": "", "moc_practice_areas": [], "moc_credit_types": []},
+            {"type": "acpe", "amount": "1.00", "uan": "0197-0000-21-012-H04-P", "moc_practice_areas": [],
+             "moc_credit_types": []},
+            {"type": "moc_abim", "amount": "1.25", "uan": "", "moc_practice_areas": ["Internal Medicine"],
+             "moc_credit_types": ["MK", "PS"]},
+        ],
         "description": "What 2020 taught hospitals about equitable systems.",
         "target_audience": "Hospital physicians, nurses and quality leaders.",
         "accreditation_statement": "Jointly accredited for this activity only.",
@@ -828,7 +835,7 @@ def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json
              "accreditation_statement": "", "hardware_requirements": "", "contact_email": "",
              "disclaimer": "", "privacy_url": "", "accme_activity_id": "", "accme_provider_id": "",
              "target_audience": "", "joint_providers": [], "joint_providership_statement": "",
-             "commercial_support": []}
+             "commercial_support": [], "credit_offers": []}
     original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
     import_file(write_json(original))
     first_export = tmp_path / "export.json"

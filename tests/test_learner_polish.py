@@ -17,6 +17,7 @@ from certificates.forms import ClaimForm
 from certificates.models import Certificate
 from certificates.services import certificate_claim, certificate_reissue
 from courses.models import Activity, Participation
+from courses.selectors import learner_credit_offers
 from lms.models import User
 from quizzes.models import Attempt
 
@@ -62,7 +63,10 @@ def done_steps(html):
 
 def test_it_offers_credit_in_quarter_steps_from_the_maximum_down(provider):
     activity = ActivityFactory(credits=Decimal("1.50"))
-    form = ClaimForm(activity=activity, physician=True)
+    physician = UserFactory()
+    form = ClaimForm(
+        activity=activity, offers=learner_credit_offers(activity=activity, user=physician), learner=physician
+    )
     assert [value for value, _ in form.fields["credits"].widget.choices] == [
         "1.5", "1.25", "1", "0.75", "0.5", "0.25",
     ]

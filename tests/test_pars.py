@@ -29,7 +29,6 @@ from .factories import (
     certificates_in_bulk,
     complete_activity,
     credit_line_for,
-    credit_type_of,
     moc_offer_for,
     reporting_physician as physician,
     staff_login,
@@ -509,12 +508,6 @@ def test_it_refuses_an_export_without_the_csrf_token(client, provider, demo_acti
 def lines_in_bulk(*, count, on):
     certificates = certificates_in_bulk(count=count, activity=complete_activity(accme_activity_id="1"), completed_on=on)
     User.objects.filter(certificates__in=certificates).update(birth_month=1, birth_day=2)
-    ama = credit_type_of("ama")
-    CertificateCredit.objects.bulk_create(
-        CertificateCredit(certificate=certificate, credit_type=ama, name=ama.name, amount=Decimal(1),
-                          amount_display="1 AMA PRA Category 1 Credit™")
-        for certificate in certificates
-    )
 
 
 def peak_of_export(client, period):
