@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "auditlog",
 ]
 
 MIDDLEWARE = [
@@ -113,9 +114,33 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: it records the signed-in user as the actor of audited changes.
+    "auditlog.middleware.AuditlogMiddleware",
     "lms.middleware.StaffSecondFactorMiddleware",
     "lms.middleware.ProfileRequiredMiddleware",
 ]
+
+# Field-level history (django-auditlog) of what staff and learners change: people,
+# activities with their post-tests, and certificates. Fields that change by themselves
+# (timestamps, the search index, the certificate's delivery bookkeeping) stay out, and so
+# does the password hash. The certificate services write their entries themselves
+# (certificates.history), so rendering adds one insert and no read.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "lms.User", "exclude_fields": ["password", "last_login"]},
+    {"model": "courses.Activity", "exclude_fields": ["search_vector", "created_at", "updated_at"]},
+    {"model": "quizzes.PostTest"},
+    {"model": "quizzes.Question"},
+    {"model": "quizzes.Choice"},
+    {
+        "model": "certificates.Certificate",
+        "exclude_fields": [
+            "pdf", "state_changed_at", "last_error", "queue_error", "emailed_at", "email_sending_since",
+        ],
+    },
+)
+# Who changed a record is kept, not from where: behind a proxy the address is only what
+# the X-Forwarded-For header claims, and staff do not need it.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 ROOT_URLCONF = "lms.urls"
 # The post-test editor posts every question and choice of a post-test at once: Django's
