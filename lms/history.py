@@ -105,18 +105,28 @@ def _row(entry):
     if model is Certificate:
         row.url = reverse("staff:certificate_detail", args=[entry.object_repr])
     for name, values in (entry.changes_dict or {}).items():
-        if not isinstance(values, list) or len(values) != 2:
-            continue  # a many-to-many change, which nothing registered here records
         model_field = _field(model, name)
-        label = str(getattr(model_field, "verbose_name", name)).capitalize()
-        row.changes.append(
-            FieldChange(
-                label,
-                before=None if entry.action == LogEntry.Action.CREATE else _shown(model_field, values[0]),
-                after=None if entry.action == LogEntry.Action.DELETE else _shown(model_field, values[1]),
-            )
+        if not _worth_showing(model_field, values):
+            continue
+        change = FieldChange(
+            str(getattr(model_field, "verbose_name", name)).capitalize(),
+            before=None if entry.action == LogEntry.Action.CREATE else _shown(model_field, values[0]),
+            after=None if entry.action == LogEntry.Action.DELETE else _shown(model_field, values[1]),
         )
+        # A creation or deletion lists the values the row held, not the empty ones.
+        if change.before or change.after:
+            row.changes.append(change)
     return row
+
+
+def _worth_showing(model_field, values):
+    """Auditlog also notes, on creation and deletion, the id and the reverse relations
+    (a user's "certificates", as a manager's name), which say nothing to staff."""
+    if not isinstance(values, list) or len(values) != 2:
+        return False  # a many-to-many change, which nothing registered here records
+    if model_field is None:
+        return True  # a field since removed: its recorded values are all there is
+    return model_field.concrete and not model_field.primary_key
 
 
 def _field(model, name):
