@@ -104,29 +104,17 @@ def _row(entry):
     )
     if model is Certificate:
         row.url = reverse("staff:certificate_detail", args=[entry.object_repr])
-    for name, values in (entry.changes_dict or {}).items():
+    for name, (old, new) in entry.changes_dict.items():
         model_field = _field(model, name)
-        if not _worth_showing(model_field, values):
-            continue
         change = FieldChange(
             str(getattr(model_field, "verbose_name", name)).capitalize(),
-            before=None if entry.action == LogEntry.Action.CREATE else _shown(model_field, values[0]),
-            after=None if entry.action == LogEntry.Action.DELETE else _shown(model_field, values[1]),
+            before=None if entry.action == LogEntry.Action.CREATE else _shown(model_field, old),
+            after=None if entry.action == LogEntry.Action.DELETE else _shown(model_field, new),
         )
         # A creation or deletion lists the values the row held, not the empty ones.
         if change.before or change.after:
             row.changes.append(change)
     return row
-
-
-def _worth_showing(model_field, values):
-    """Auditlog also notes, on creation and deletion, the id and the reverse relations
-    (a user's "certificates", as a manager's name), which say nothing to staff."""
-    if not isinstance(values, list) or len(values) != 2:
-        return False  # a many-to-many change, which nothing registered here records
-    if model_field is None:
-        return True  # a field since removed: its recorded values are all there is
-    return model_field.concrete and not model_field.primary_key
 
 
 def _field(model, name):
@@ -151,6 +139,11 @@ def _shown(model_field, value):
     internal = model_field.get_internal_type()
     if internal == "BooleanField":
         return "yes" if value == "True" else "no"
+    if internal == "DateField":
+        try:
+            return formats.date_format(datetime.date.fromisoformat(value), "DATE_FORMAT")
+        except ValueError:
+            return value
     if internal == "DateTimeField":
         # Recorded in UTC without its zone; shown in the provider's.
         try:

@@ -120,26 +120,9 @@ MIDDLEWARE = [
     "lms.middleware.ProfileRequiredMiddleware",
 ]
 
-# Field-level history (django-auditlog) of what staff and learners change: people,
-# activities with their post-tests, and certificates. Fields that change by themselves
-# (timestamps, the search index, the certificate's delivery bookkeeping) stay out, and so
-# does the password hash. The certificate services write their entries themselves
-# (certificates.history), so rendering adds one insert and no read.
-AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    {"model": "lms.User", "exclude_fields": ["password", "last_login"]},
-    {"model": "courses.Activity", "exclude_fields": ["search_vector", "created_at", "updated_at"]},
-    {"model": "quizzes.PostTest"},
-    {"model": "quizzes.Question"},
-    {"model": "quizzes.Choice"},
-    {
-        "model": "certificates.Certificate",
-        "exclude_fields": [
-            "pdf", "state_changed_at", "last_error", "queue_error", "emailed_at", "email_sending_since",
-        ],
-    },
-)
-# Who changed a record is kept, not from where: behind a proxy the address is only what
-# the X-Forwarded-For header claims, and staff do not need it.
+# Field-level history (django-auditlog; lms.audited says of what). Who changed a record
+# is kept, not from where: behind a proxy the address is only what the X-Forwarded-For
+# header claims, and staff do not need it.
 AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 ROOT_URLCONF = "lms.urls"
