@@ -311,6 +311,24 @@ def test_it_shows_a_certificates_versions_and_history_to_staff(
     assert coordinator_client.get(f"{url}versions/3.pdf").status_code == 404
 
 
+def test_it_shows_a_long_history_with_the_same_number_of_queries(
+    issued_certificate, coordinator, coordinator_client, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    url = f"/staff/certificates/{issued_certificate.number}/"
+    coordinator_client.get(url)
+    with CaptureQueriesContext(connection) as short:
+        coordinator_client.get(url)
+    for number in range(3):
+        rename(issued_certificate, f"Grace Murray {number}")
+        reissued(issued_certificate, actor=coordinator, capture=django_capture_on_commit_callbacks)
+        certificate_revoke(certificate=issued_certificate, actor=coordinator, reason="Checking.")
+        certificate_reinstate(certificate=issued_certificate, actor=coordinator, reason="Checked.")
+
+    with django_assert_num_queries(len(short.captured_queries)):
+        page = coordinator_client.get(url).content.decode()
+    assert f"{url}versions/4.pdf" in page
+
+
 @pytest.mark.parametrize("action", ["reissue", "revoke"])
 def test_a_get_of_a_confirmation_page_changes_nothing(coordinator_client, issued_certificate, action):
     response = coordinator_client.get(f"/staff/certificates/{issued_certificate.number}/{action}/")
