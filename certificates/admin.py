@@ -1,9 +1,9 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import Certificate, CertificateEvent
-from .services import certificate_revoke, certificates_reissue, certificates_requeue
+from .services import certificates_requeue
 
 
 class CertificateEventInline(admin.TabularInline):
@@ -23,11 +23,13 @@ class CertificateAdmin(admin.ModelAdmin):
     list_filter = ["state", "kind", "activity"]
     list_select_related = ["activity"]
     search_fields = ["number", "learner_name", "user__email", "activity_title"]
-    readonly_fields = ["pdf_file" if f.name == "pdf" else f.name for f in Certificate._meta.fields]
+    readonly_fields = ["records", *("pdf_file" if f.name == "pdf" else f.name for f in Certificate._meta.fields)]
     # Shown as pdf_file: the form must not offer the field itself, with its storage URL.
     exclude = ["pdf"]
     inlines = [CertificateEventInline]
-    actions = ["reissue", "rerun", "revoke"]
+    # Re-issuing, revoking and reinstating ask for a confirmation and a reason, on the
+    # staff workspace's certificate page (/staff/certificates/<number>/), not here.
+    actions = ["rerun"]
 
     def has_add_permission(self, request):
         return False
@@ -36,6 +38,13 @@ class CertificateAdmin(admin.ModelAdmin):
     def problem(self, certificate):
         """Why a certificate is not issued yet: the rendering error, or the broker's."""
         return certificate.last_error or certificate.queue_error
+
+    @admin.display(description="Versions and changes")
+    def records(self, certificate):
+        return format_html(
+            '<a href="{}">Versions, re-issue, revoke or reinstate</a>',
+            reverse("staff:certificate_detail", args=[certificate.number]),
+        )
 
     @admin.display(description="PDF")
     def pdf_file(self, certificate):
@@ -54,18 +63,7 @@ class CertificateAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Re-issue with the learner's current name (keeps the number)")
-    def reissue(self, request, queryset):
-        count = certificates_reissue(certificates=queryset, actor=request.user, note="Re-issued from the admin.")
-        self.message_user(request, f"{count} certificate(s) queued for re-issue; revoked ones were skipped.")
-
     @admin.action(description="Run rendering again for failed or stuck certificates")
     def rerun(self, request, queryset):
         count = certificates_requeue(certificates=queryset, actor=request.user, note="Re-run from the admin.")
         self.message_user(request, f"{count} certificate(s) queued again.")
-
-    @admin.action(description="Revoke")
-    def revoke(self, request, queryset):
-        for certificate in queryset:
-            certificate_revoke(certificate=certificate, actor=request.user, note="Revoked from the admin.")
-        self.message_user(request, f"{queryset.count()} certificate(s) revoked.", messages.WARNING)

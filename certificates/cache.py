@@ -1,7 +1,8 @@
 """The public verification page, kept whole in the cache per certificate (see
 courses.cache). Its version changes with every save of the certificate and every event
-recorded on it: revoking, re-issuing and issuing each record one, and some of them
-update the row in bulk, which sends no save signal."""
+recorded on it: issuing, re-issuing, revoking and reinstating each record one (and a new
+version is only ever made with an event), and some writes update the row in bulk, which
+sends no save signal."""
 
 from django.db.models.signals import post_save
 

@@ -7,6 +7,7 @@ checks the certificate's recorded state before it acts.
 """
 
 import base64
+import copy
 import datetime
 import json
 import logging
@@ -23,7 +24,8 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from redis.exceptions import RedisError
 
 from . import tasks
-from .models import Certificate, CertificateEvent
+from .history import certificate_changes_save
+from .models import Certificate, CertificateEvent, CertificateVersion
 from .pdf import certificate_pdf
 
 log = logging.getLogger(__name__)
@@ -101,38 +103,63 @@ def certificate_queue_email(*, certificate_id):
 
 
 def certificate_issue(*, certificate_id):
-    """Render and store the PDF of a pending certificate, once.
+    """Render and store the PDF of a pending certificate, once, as its next version.
 
     The row lock serialises duplicate deliveries, and a certificate that is not pending
-    is left as it is. A re-issue sets it pending again.
+    is left as it is. A re-issue sets it pending again; its earlier PDFs stay stored.
     """
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
         if certificate.state != Certificate.State.PENDING:
             return certificate
-        superseded = certificate.pdf.name
+        before = copy.copy(certificate)
+        version = _next_version(certificate)
         content = certificate_pdf(certificate)
-        certificate.pdf.save(f"{certificate.number}.pdf", ContentFile(content), save=False)
+        certificate.pdf.save(f"{certificate.number}-v{version.sequence}.pdf", ContentFile(content), save=False)
+        version.pdf = certificate.pdf.name
         now = timezone.now()
+        version.created_at = now
         certificate.state = Certificate.State.ISSUED
         certificate.issued_at = certificate.issued_at or now
         certificate.state_changed_at = now
         certificate.last_error = ""
         certificate.queue_error = ""
-        certificate.save(
-            update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"]
+        certificate_changes_save(
+            certificate=certificate,
+            before=before,
+            update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"],
         )
+        version.save()
         CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.ISSUED)
-        transaction.on_commit(lambda: _after_issue(certificate, superseded))
+        # A task of its own: a slow or failing mail server never holds up or repeats a render.
+        transaction.on_commit(lambda: certificate_queue_email(certificate_id=certificate.pk))
     log.info("certificate %s issued", certificate.number)
     return certificate
 
 
-def _after_issue(certificate, superseded):
-    if superseded and superseded != certificate.pdf.name:
-        certificate.pdf.storage.delete(superseded)
-    # A task of its own: a slow or failing mail server never holds up or repeats a render.
-    certificate_queue_email(certificate_id=certificate.pk)
+def _next_version(certificate):
+    """The version this rendering makes. A certificate without a PDF has none yet: its
+    first comes from the learner's claim, and costs no read. A re-issue's takes its reason
+    and actor from the request made since the newest version, and its name and degree
+    before from that version (none for a PDF stored without versions, as bulk-built data
+    sets store them)."""
+    after = dict(name_after=certificate.learner_name, degree_after=certificate.learner_degree)
+    if not certificate.pdf:
+        return CertificateVersion(certificate=certificate, sequence=1, **after)
+    latest = certificate.versions.order_by("-sequence").first()
+    requests = certificate.events.filter(action=CertificateEvent.Action.REISSUE_REQUESTED)
+    if latest is not None:
+        requests = requests.filter(at__gt=latest.created_at)
+    request = requests.order_by("-at", "-pk").first()
+    return CertificateVersion(
+        certificate=certificate,
+        sequence=latest.sequence + 1 if latest else 1,
+        name_before=latest.name_after if latest else "",
+        degree_before=latest.degree_after if latest else "",
+        reason=request.reason if request else "",
+        actor_id=request.actor_id if request else None,
+        **after,
+    )
 
 
 def certificate_email_ready(*, certificate_id, now=None):

@@ -171,6 +171,7 @@ class CertificateEvent(models.Model):
         REQUEUED = "requeued", "Queued again"
         REISSUE_REQUESTED = "reissue_requested", "Re-issue requested"
         REVOKED = "revoked", "Revoked"
+        REINSTATED = "reinstated", "Reinstated"
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=30, choices=Action.choices)
@@ -178,6 +179,9 @@ class CertificateEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
+    # Why staff acted (required for a re-issue, a revocation and a reinstatement); `note`
+    # says what the system did or what changed, e.g. the name before and after.
+    reason = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
     class Meta:
@@ -185,3 +189,32 @@ class CertificateEvent(models.Model):
 
     def __str__(self):
         return f"{self.certificate} {self.get_action_display()}"
+
+
+class CertificateVersion(models.Model):
+    """One rendering of a certificate's PDF. The first comes from the learner's claim, each
+    re-issue adds the next; none is ever deleted, as certificate records are kept for at
+    least six years. Certificate.pdf names the newest version's file."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="versions")
+    sequence = models.PositiveIntegerField()
+    pdf = models.FileField(upload_to="certificates/")
+    reason = models.TextField(blank=True)
+    # Null for the first version, which the learner's claim produced.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    name_before = models.CharField(max_length=300, blank=True)
+    name_after = models.CharField(max_length=300)
+    degree_before = models.CharField(max_length=100, blank=True)
+    degree_after = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["certificate", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "sequence"], name="one_version_per_sequence")
+        ]
+
+    def __str__(self):
+        return f"{self.certificate} version {self.sequence}"

@@ -215,3 +215,48 @@ def claim_details_problems(*, awards, values):
     if any(offer.board for offer in offers) and not values.get("share_with_boards"):
         problems.append(("share_with_boards", MOC_CONSENT_MISSING))
     return problems
+
+
+REASON_REQUIRED = "Give the reason for this change: it is kept with the certificate's record."
+
+
+def record_change_reason(reason):
+    """The reason staff gave for re-issuing, revoking or reinstating a certificate, trimmed;
+    a ValueError when there is none, as every such change must say why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError(REASON_REQUIRED)
+    return reason
+
+
+def reissue_change_note(*, name_before, name_after, degree_before, degree_after):
+    """What a re-issue changes on the certificate, in words for its history."""
+    changes = []
+    if name_before != name_after:
+        changes.append(f"Name: {name_before} → {name_after}")
+    if degree_before != degree_after:
+        changes.append(f"Degree: {degree_before or '(none)'} → {degree_after or '(none)'}")
+    return "; ".join(changes) or f"Name unchanged: {name_after}"
+
+
+def reissue_is_redundant(*, certificate, name, degree):
+    """A re-issue already waits for its rendering, which will print this very name and
+    degree: asking again would change nothing."""
+    return (
+        certificate.state == Certificate.State.PENDING
+        and (certificate.learner_name, certificate.learner_degree) == (name, degree)
+    )
+
+
+def reinstated_state(*, certificate, latest_version, reissue_requested_at):
+    """The state a revoked certificate returns to: issued when its newest PDF shows it as
+    it stands (same name and degree, and no re-issue asked for since that PDF), else
+    pending, to be rendered again (it was revoked before its first or its re-issued PDF
+    was ready)."""
+    current = (
+        latest_version is not None
+        and (latest_version.name_after, latest_version.degree_after)
+        == (certificate.learner_name, certificate.learner_degree)
+        and (reissue_requested_at is None or reissue_requested_at < latest_version.created_at)
+    )
+    return Certificate.State.ISSUED if current else Certificate.State.PENDING

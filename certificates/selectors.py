@@ -3,12 +3,12 @@ from decimal import Decimal
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q, Sum
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import ExtractYear
 
 from courses.models import CreditType
 
-from .models import Certificate, CertificateCredit
+from .models import Certificate, CertificateCredit, CertificateEvent, CertificateVersion, certificate_number_normalise
 
 
 @dataclass
@@ -141,11 +141,61 @@ def transcript_listing(*, transcript, certificates):
 
 
 def certificate_to_verify(*, number):
-    """The certificate the public verification page may show under `number`: one still
-    being prepared, or that failed to render, has certified nothing yet."""
+    """The certificate the public verification page may show under `number`, with when it
+    was last re-issued (`reissued_at`, its newest version after the first) and revoked
+    (`revoked_at`), in one query. One still being prepared, or that failed to render, has
+    certified nothing yet, unless it was issued before: a re-issue in progress stands."""
+    reissued = CertificateVersion.objects.filter(certificate=OuterRef("pk"), sequence__gt=1).order_by("-sequence")
+    revoked = CertificateEvent.objects.filter(
+        certificate=OuterRef("pk"), action=CertificateEvent.Action.REVOKED
+    ).order_by("-at", "-pk")
     return (
         Certificate.objects.filter(number=number)
-        .exclude(state__in=[Certificate.State.PENDING, Certificate.State.FAILED])
+        .filter(Q(state__in=[Certificate.State.ISSUED, Certificate.State.REVOKED]) | Q(issued_at__isnull=False))
+        .annotate(
+            reissued_at=Subquery(reissued.values("created_at")[:1]),
+            revoked_at=Subquery(revoked.values("at")[:1]),
+        )
+        .first()
+    )
+
+
+def certificates_for_staff(*, query="", state=""):
+    """Certificates whose number, learner's name or e-mail address holds `query` (a
+    number may be typed as on the verification form), newest first, with their learner."""
+    certificates = Certificate.objects.select_related("user")
+    query = query.strip()
+    if query:
+        certificates = certificates.filter(
+            Q(number=certificate_number_normalise(query))
+            | Q(number__icontains=query)
+            | Q(learner_name__icontains=query)
+            | Q(user__email__icontains=query)
+        )
+    if state:
+        certificates = certificates.filter(state=state)
+    return certificates.order_by("-pk")
+
+
+def certificate_record(*, number):
+    """The certificate under `number` with its versions and events (and who made each),
+    for the staff page: three queries however long its history. None when no certificate
+    has this number."""
+    return (
+        Certificate.objects.filter(number=number)
+        .select_related("user", "activity")
+        .prefetch_related(
+            Prefetch("versions", queryset=CertificateVersion.objects.select_related("actor").order_by("-sequence")),
+            Prefetch("events", queryset=CertificateEvent.objects.select_related("actor").order_by("-at", "-pk")),
+        )
+        .first()
+    )
+
+
+def certificate_version_of(*, number, sequence):
+    return (
+        CertificateVersion.objects.filter(certificate__number=number, sequence=sequence)
+        .select_related("certificate")
         .first()
     )
 

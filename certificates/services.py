@@ -1,3 +1,4 @@
+import copy
 import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -14,9 +15,19 @@ from courses.services import participation_mark_completed
 from courses.statements import credit_offer_statements
 
 from . import tasks
+from .history import certificate_changes_save
 from .issuing import EMAIL_LEASE, certificate_queue_email, certificate_queue_render, certificates_held_by_broker
 from .models import Certificate, CertificateCredit, CertificateEvent
-from .rules import Award, claim_awards, claim_details_problems, credit_gate
+from .rules import (
+    Award,
+    claim_awards,
+    claim_details_problems,
+    credit_gate,
+    record_change_reason,
+    reinstated_state,
+    reissue_change_note,
+    reissue_is_redundant,
+)
 
 # A certificate waits in the queue behind the claims before it; past this it is assumed
 # lost (a worker killed with its messages in hand, a broker restarted without its data)
@@ -239,45 +250,107 @@ def certificate_claim(
     return certificate
 
 
-def certificate_reissue(*, certificate, actor, note=""):
+def certificate_reissue(*, certificate, actor, reason):
     """Render the certificate again under the same number, with the learner's current
-    name and degree (e.g. after a legal-name change). Everything else stays as certified."""
+    name and degree (e.g. after a legal-name change); everything else stays as certified.
+    The next version is made when it renders, and the earlier PDFs are kept. Asking again
+    while a re-issue with the same name waits records nothing. A revoked certificate must
+    be reinstated first (ValueError)."""
+    reason = record_change_reason(reason)
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().select_related("user").get(pk=certificate.pk)
         if certificate.state == Certificate.State.REVOKED:
-            raise ValueError(f"Certificate {certificate.number} is revoked and cannot be re-issued.")
-        certificate.learner_name = certificate.user.certificate_name
-        certificate.learner_degree = certificate.user.degree
+            raise ValueError(
+                f"Certificate {certificate.number} is revoked: reinstate it before re-issuing it."
+            )
+        name, degree = certificate.user.certificate_name, certificate.user.degree
+        if reissue_is_redundant(certificate=certificate, name=name, degree=degree):
+            return certificate
+        before = copy.copy(certificate)
+        certificate.learner_name, certificate.learner_degree = name, degree
         certificate.state = Certificate.State.PENDING
         certificate.state_changed_at = timezone.now()
-        certificate.save(update_fields=["learner_name", "learner_degree", "state", "state_changed_at"])
+        certificate_changes_save(
+            certificate=certificate,
+            before=before,
+            update_fields=["learner_name", "learner_degree", "state", "state_changed_at"],
+            actor=actor,
+        )
         CertificateEvent.objects.create(
             certificate=certificate,
             action=CertificateEvent.Action.REISSUE_REQUESTED,
             actor=actor,
-            note=note,
+            reason=reason,
+            note=reissue_change_note(
+                name_before=before.learner_name,
+                name_after=name,
+                degree_before=before.learner_degree,
+                degree_after=degree,
+            ),
         )
         _enqueue_after_commit(certificate)
     return certificate
 
 
-def certificates_reissue(*, certificates, actor, note=""):
-    """Re-issue many certificates; revoked ones are skipped. Returns how many."""
-    count = 0
-    for certificate in certificates.standing():
-        certificate_reissue(certificate=certificate, actor=actor, note=note)
-        count += 1
-    return count
-
-
-def certificate_revoke(*, certificate, actor, note=""):
+def certificate_revoke(*, certificate, actor, reason):
+    """Revoke the certificate: it no longer stands, and the verification page says so.
+    Revoking a revoked certificate records nothing."""
+    reason = record_change_reason(reason)
     with transaction.atomic():
-        Certificate.objects.filter(pk=certificate.pk).update(
-            state=Certificate.State.REVOKED, state_changed_at=timezone.now()
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.state == Certificate.State.REVOKED:
+            return certificate
+        before = copy.copy(certificate)
+        certificate.state = Certificate.State.REVOKED
+        certificate.state_changed_at = timezone.now()
+        certificate_changes_save(
+            certificate=certificate, before=before, update_fields=["state", "state_changed_at"], actor=actor
         )
         CertificateEvent.objects.create(
-            certificate=certificate, action=CertificateEvent.Action.REVOKED, actor=actor, note=note
+            certificate=certificate,
+            action=CertificateEvent.Action.REVOKED,
+            actor=actor,
+            reason=reason,
+            note=f"Was {before.get_state_display().lower()}.",
         )
+    return certificate
+
+
+def certificate_reinstate(*, certificate, actor, reason):
+    """Undo a revocation: the certificate stands again, issued as before, or rendered
+    again when it was revoked before its PDF was ready. Reinstating a certificate that
+    stands records nothing."""
+    reason = record_change_reason(reason)
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.state != Certificate.State.REVOKED:
+            return certificate
+        reissue_requested = (
+            certificate.events.filter(action=CertificateEvent.Action.REISSUE_REQUESTED)
+            .order_by("-at", "-pk")
+            .values_list("at", flat=True)
+            .first()
+        )
+        before = copy.copy(certificate)
+        certificate.state = reinstated_state(
+            certificate=certificate,
+            latest_version=certificate.versions.order_by("-sequence").first(),
+            reissue_requested_at=reissue_requested,
+        )
+        certificate.state_changed_at = timezone.now()
+        certificate_changes_save(
+            certificate=certificate, before=before, update_fields=["state", "state_changed_at"], actor=actor
+        )
+        CertificateEvent.objects.create(
+            certificate=certificate,
+            action=CertificateEvent.Action.REINSTATED,
+            actor=actor,
+            reason=reason,
+            note=f"Now {certificate.get_state_display().lower()}.",
+        )
+        if certificate.state == Certificate.State.PENDING:
+            _enqueue_after_commit(certificate)
+    return certificate
 
 
 def certificates_requeue(*, certificates, actor=None, note=""):
@@ -288,11 +361,17 @@ def certificates_requeue(*, certificates, actor=None, note=""):
         for certificate in certificates.select_for_update().filter(
             state__in=[Certificate.State.PENDING, Certificate.State.FAILED]
         ):
+            before = copy.copy(certificate)
             certificate.state = Certificate.State.PENDING
             certificate.state_changed_at = timezone.now()
             # Queued anew: a broker that refuses again records its error again after commit.
             certificate.queue_error = ""
-            certificate.save(update_fields=["state", "state_changed_at", "queue_error"])
+            certificate_changes_save(
+                certificate=certificate,
+                before=before,
+                update_fields=["state", "state_changed_at", "queue_error"],
+                actor=actor,
+            )
             CertificateEvent.objects.create(
                 certificate=certificate, action=CertificateEvent.Action.REQUEUED, actor=actor, note=note
             )

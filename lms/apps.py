@@ -6,3 +6,6 @@ class LmsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .audited import audited_models_register
+
+        audited_models_register()

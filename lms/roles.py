@@ -14,9 +14,12 @@ from django.http import Http404
 COORDINATOR_GROUP = "CME coordinator"
 AUTHOR_ACTIVITIES = "lms.author_activities"
 VIEW_STAFF_REPORTS = "lms.view_staff_reports"
+VIEW_CERTIFICATES = "certificates.view_certificate"
+CHANGE_CERTIFICATES = "certificates.change_certificate"
 
-# (app label, model, codename, name). The certificate permissions keep the admin's re-issue
-# and revoke actions open to coordinators until the workspace has its own.
+# (app label, model, codename, name). The certificate permissions open the workspace's
+# certificate pages: viewing them and their versions' PDFs, and re-issuing, revoking and
+# reinstating, each with a reason (lms.staff_certificates).
 COORDINATOR_PERMISSIONS = [
     ("lms", "staffpermissions", "author_activities",
      "Can build and publish activities in the staff workspace"),
@@ -72,3 +75,5 @@ def staff_permission_required(permission):
 
 authoring_required = staff_permission_required(AUTHOR_ACTIVITIES)
 reports_required = staff_permission_required(VIEW_STAFF_REPORTS)
+certificates_view_required = staff_permission_required(VIEW_CERTIFICATES)
+certificates_change_required = staff_permission_required(CHANGE_CERTIFICATES)

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "auditlog",
 ]
 
 MIDDLEWARE = [
@@ -113,9 +114,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: it records the signed-in user as the actor of audited changes.
+    "auditlog.middleware.AuditlogMiddleware",
     "lms.middleware.StaffSecondFactorMiddleware",
     "lms.middleware.ProfileRequiredMiddleware",
 ]
+
+# Field-level history (django-auditlog; lms.audited says of what). Who changed a record
+# is kept, not from where: behind a proxy the address is only what the X-Forwarded-For
+# header claims, and staff do not need it.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 ROOT_URLCONF = "lms.urls"
 # The post-test editor posts every question and choice of a post-test at once: Django's

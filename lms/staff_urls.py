@@ -1,6 +1,10 @@
 from django.urls import include, path, register_converter
 
-from . import staff, staff_exports, staff_learners, staff_provider, staff_reporting
+# Imported for the certificate_number converter it registers, which the certificate
+# routes below share with the learner's.
+import certificates.urls  # noqa: F401
+
+from . import audit, staff, staff_certificates, staff_exports, staff_learners, staff_provider, staff_reporting
 from .exports import TableFormatConverter
 
 register_converter(TableFormatConverter, "table_format")
@@ -38,4 +42,31 @@ urlpatterns = [
         staff_learners.extra_attempt_grant,
         name="learner_extra_attempt",
     ),
+    path("certificates/", staff_certificates.certificate_list, name="certificate_list"),
+    path(
+        "certificates/<certificate_number:number>/",
+        staff_certificates.certificate_detail,
+        name="certificate_detail",
+    ),
+    path(
+        "certificates/<certificate_number:number>/versions/<int:sequence>.pdf",
+        staff_certificates.certificate_version_pdf,
+        name="certificate_version_pdf",
+    ),
+    path(
+        "certificates/<certificate_number:number>/reissue/",
+        staff_certificates.certificate_reissue_confirm,
+        name="certificate_reissue",
+    ),
+    path(
+        "certificates/<certificate_number:number>/revoke/",
+        staff_certificates.certificate_revoke_confirm,
+        name="certificate_revoke",
+    ),
+    path(
+        "certificates/<certificate_number:number>/reinstate/",
+        staff_certificates.certificate_reinstate_confirm,
+        name="certificate_reinstate",
+    ),
+    path("audit/", audit.audit_log, name="audit"),
 ]

@@ -57,7 +57,7 @@ def learner(provider, staff):
     EvaluationAnswerFactory(response=response, question=comments, value="More worked cases, please.")
     certificate = certificate_for(activity=finished, user=learner, credits="0.75")
     CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=learner)
-    certificate_revoke(certificate=certificate, actor=staff, note="Claimed for the wrong run of the activity.")
+    certificate_revoke(certificate=certificate, actor=staff, reason="Claimed for the wrong run of the activity.")
 
     capped = complete_activity(title="Hypertension in Pregnancy")
     capped.posttest.max_attempts = 1

@@ -205,7 +205,7 @@ def test_it_shows_a_revoked_certificate_as_revoked_though_its_page_was_cached(cl
     assert "Valid certificate" in page(client, url)
     assert "Valid certificate" in page(client, url)
 
-    certificate_revoke(certificate=certificate, actor=StaffUserFactory(), note="Issued in error.")
+    certificate_revoke(certificate=certificate, actor=StaffUserFactory(), reason="Issued in error.")
 
     assert "has been revoked" in page(client, url)
 

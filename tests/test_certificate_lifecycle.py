@@ -40,7 +40,7 @@ def test_it_reissues_with_the_new_legal_name_and_the_same_number(
     pending.user.certificate_name = "Grace Brewster Murray"
     pending.user.save()
     with django_capture_on_commit_callbacks(execute=True):
-        certificate_reissue(certificate=pending, actor=staff, note="Name change")
+        certificate_reissue(certificate=pending, actor=staff, reason="Name change")
     pending.refresh_from_db()
     assert pending.state == Certificate.State.ISSUED
     assert pending.number in pending.pdf.name
@@ -56,9 +56,9 @@ def test_it_reissues_with_the_new_legal_name_and_the_same_number(
 
 
 def test_it_refuses_to_reissue_a_revoked_certificate(pending, staff):
-    certificate_revoke(certificate=pending, actor=staff)
-    with pytest.raises(ValueError):
-        certificate_reissue(certificate=pending, actor=staff)
+    certificate_revoke(certificate=pending, actor=staff, reason="Claimed in error.")
+    with pytest.raises(ValueError, match="reinstate it"):
+        certificate_reissue(certificate=pending, actor=staff, reason="Name change")
     pending.refresh_from_db()
     assert pending.state == Certificate.State.REVOKED
 
@@ -109,17 +109,21 @@ def test_it_leaves_issued_and_mailed_certificates_alone_in_the_sweep(
     assert len(mailoutbox) == 1
 
 
-def test_it_lets_staff_reissue_in_bulk_from_the_admin(pending, client, django_capture_on_commit_callbacks):
+def test_it_offers_no_reissue_or_revoke_in_the_admin_which_would_bypass_the_reason(pending, client):
     certificate_issue(certificate_id=pending.pk)
     admin = UserFactory(is_staff=True, is_superuser=True)
     staff_login(client, admin)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            f"/admin/certificates/certificate/?activity__id__exact={pending.activity_id}",
-            {"action": "reissue", "_selected_action": [pending.pk]},
-        )
+    response = client.post(
+        "/admin/certificates/certificate/", {"action": "reissue", "_selected_action": [pending.pk]}
+    )
+
+    pending.refresh_from_db()
+    assert pending.state == Certificate.State.ISSUED
+    assert not pending.events.filter(action="reissue_requested").exists()
+    page = client.get("/admin/certificates/certificate/").content.decode()
+    assert 'value="rerun"' in page
+    assert 'value="reissue"' not in page and 'value="revoke"' not in page
     assert response.status_code == 302
-    assert pending.events.filter(action="reissue_requested", actor=admin).exists()
 
 
 def test_it_counts_every_certificate_but_the_revoked_as_standing(activity):
@@ -127,7 +131,7 @@ def test_it_counts_every_certificate_but_the_revoked_as_standing(activity):
     failed = certificate_for(activity=activity, state=Certificate.State.FAILED)
     issued = certificate_for(activity=activity, rendered=True)
     revoked = certificate_for(activity=activity, rendered=True)
-    certificate_revoke(certificate=revoked, actor=None)
+    certificate_revoke(certificate=revoked, actor=None, reason="Claimed in error.")
 
     assert set(Certificate.objects.standing()) == {pending, failed, issued}
 

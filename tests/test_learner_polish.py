@@ -147,7 +147,7 @@ def test_it_says_completed_instead_of_offering_the_claim_on_the_post_test_page(a
 
 
 def test_it_offers_no_download_while_a_reissue_is_being_prepared(issued_certificate, client):
-    certificate = certificate_reissue(certificate=issued_certificate, actor=StaffUserFactory())
+    certificate = certificate_reissue(certificate=issued_certificate, actor=StaffUserFactory(), reason="New PDF.")
     client.force_login(certificate.user)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "being prepared" in html

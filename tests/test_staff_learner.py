@@ -210,7 +210,7 @@ def test_it_shows_the_transcript_with_its_totals(staff_client, provider):
     certificate_for(activity=complete_activity(), user=learner, credits="0.75")
     certificate_for(activity=complete_activity(), user=learner, credits="1")
     revoked = certificate_for(activity=complete_activity(), user=learner, credits="1")
-    certificate_revoke(certificate=revoked, actor=None, note="Claimed by mistake.")
+    certificate_revoke(certificate=revoked, actor=None, reason="Claimed by mistake.")
 
     response = staff_client.get(f"/staff/learners/{learner.pk}/")
     assert response.context["transcript"].count == 2
@@ -296,7 +296,7 @@ def test_it_shows_each_certificate_with_its_history(staff_client, capped, staff)
     ParticipationFactory(user=learner, activity=capped)
     certificate = certificate_for(activity=capped, user=learner, credits="0.5")
     CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.CLAIMED, actor=learner)
-    certificate_revoke(certificate=certificate, actor=staff, note="Credit claimed for the wrong activity.")
+    certificate_revoke(certificate=certificate, actor=staff, reason="Credit claimed for the wrong activity.")
 
     page = text_of(page_of(staff_client, learner))
     assert certificate.number in page
