@@ -4,7 +4,6 @@ PDF, and re-issue, revoke or reinstate it. Each change has a confirmation page w
 only shows what will happen; the POST needs a reason, kept with the record."""
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -37,8 +36,6 @@ def certificate_list(request):
             "form": form,
             "page": paginator.get_page(request.GET.get("page")),
             "searched": any(search.values()),
-            # The search, kept on the links to other pages of results.
-            "query": urlencode({name: value for name, value in search.items() if value}),
         },
     )
 

@@ -510,3 +510,14 @@ def test_it_refuses_an_empty_post_with_the_forms_errors(staff_client, capped, ou
     assert response.status_code == 400
     assert "Give the number of extra attempts." in response.content.decode()
     assert not AttemptAllowance.objects.exists()
+
+
+def test_it_keeps_the_search_on_the_links_to_other_pages(staff_client):
+    UserFactory.create_batch(26, family_name="Okafor")
+
+    page = staff_client.get("/staff/learners/", {"q": "Okafor"}).content.decode()
+    second = staff_client.get("/staff/learners/", {"q": "Okafor", "page": 2}).content.decode()
+
+    assert 'href="?q=Okafor&amp;page=2">Next page</a>' in page
+    assert 'href="?q=Okafor&amp;page=1">Previous page</a>' in second
+    assert "Page 2 of 2" in second

@@ -147,3 +147,23 @@ def field_group(field, form_rejected=False):
         attrs["aria-invalid"] = "true"
         attrs["aria-describedby"] = " ".join(filter(None, ["error-summary", field.aria_describedby]))
     return field.as_field_group()
+
+
+@register.inclusion_tag("_pagination.html", takes_context=True)
+def pagination(context, page, label, fragment=""):
+    """`{% pagination page "Pages of learners" %}`: previous and next links for a list's
+    `page`, keeping the request's other query parameters (search, filters), so a filtered
+    list pages through what it filtered. `fragment` (an id) is where the link lands."""
+    query = context["request"].GET.copy()
+    query.pop("page", None)
+
+    def link(number):
+        query["page"] = number
+        return f"?{query.urlencode()}" + (f"#{fragment}" if fragment else "")
+
+    return {
+        "page": page,
+        "label": label,
+        "previous": link(page.previous_page_number()) if page.has_previous() else "",
+        "next": link(page.next_page_number()) if page.has_next() else "",
+    }
