@@ -40,14 +40,14 @@ def measure(*, rounds=3, per_round=60, verbose=False):
 
     from certificates.models import Certificate
     from certificates.tasks import render_certificate
-    from tests.factories import ProviderFactory, UserFactory, complete_activity
+    from tests.factories import ProviderFactory, UserFactory, complete_activity, credit_line_for
 
     ProviderFactory()
     activity = complete_activity()
 
     def pending_certificates(n):
         users = [UserFactory() for _ in range(n)]
-        return Certificate.objects.bulk_create(
+        certificates = Certificate.objects.bulk_create(
             Certificate(
                 user=user, activity=activity, kind=Certificate.Kind.AMA_CREDIT,
                 credits_claimed=activity.credits, completed_on=activity.release_date,
@@ -58,6 +58,10 @@ def measure(*, rounds=3, per_round=60, verbose=False):
             )
             for user in users
         )
+        # The credit line a claim freezes, which the PDF prints.
+        for certificate in certificates:
+            credit_line_for(certificate)
+        return certificates
 
     warm_up = pending_certificates(5)
     batches = [pending_certificates(per_round) for _ in range(rounds)]

@@ -136,6 +136,7 @@ class ExportsData:
     activity_slug: str
     rows: int
     completions_start: str
+    pars_rows: int
 
 
 def _bulk(model, objects):
@@ -340,14 +341,28 @@ class _Learning:
             ))
 
     def write(self):
-        from certificates.models import Certificate
-        from courses.models import Participation
+        from certificates.models import Certificate, CertificateCredit
+        from courses.credit_types import AMA, PARTICIPATION
+        from courses.models import CreditType, Participation
         from quizzes.models import Attempt, EvaluationResponse
 
         _bulk(Participation, self.participations)
         attempts = _bulk(Attempt, self.attempts)
         _bulk(EvaluationResponse, self.responses)
-        _bulk(Certificate, self.certificates)
+        # Each certificate with the credit line its claim freezes, which transcripts list.
+        types = {credit_type.code: credit_type for credit_type in CreditType.objects.filter(code__in=[AMA, PARTICIPATION])}
+        lines = []
+        for certificate in _bulk(Certificate, self.certificates):
+            participation = certificate.kind == Certificate.Kind.PARTICIPATION
+            credit_type = types[PARTICIPATION if participation else AMA]
+            amount = certificate.hours if participation else certificate.credits_claimed
+            lines.append(CertificateCredit(
+                certificate=certificate, credit_type=credit_type, order=credit_type.order, name=credit_type.name,
+                amount=amount, amount_display=credit_type.amount_display(amount),
+                accreditation_statement=certificate.accreditation_statement,
+                designation_statement=certificate.designation_statement,
+            ))
+        _bulk(CertificateCredit, lines)
         self.participations, self.attempts, self.responses, self.certificates = [], [], [], []
         return attempts
 
@@ -439,8 +454,8 @@ def pages_dataset_build(*, sizes):
 
 def pools_reset(*, data):
     """Put the POST pools back as built: every pool attempt open again, every pool claim
-    unmade (its certificate, the certificate's events and the participation's completion
-    removed), so the next round's requests do the same work as the first's."""
+    unmade (its certificate, the certificate's events, credit lines and versions, and the
+    participation's completion removed), so the next round's requests do the same work as the first's."""
     from django.db import connection, transaction
 
     attempt_ids = [entry[2] for entry in data.posttest_pool]
@@ -460,8 +475,10 @@ def pools_reset(*, data):
             "SELECT c.id FROM certificates_certificate c JOIN courses_activity a ON a.id = c.activity_id "
             "WHERE c.user_id = ANY(%s) AND a.slug = ANY(%s)"
         )
-        cursor.execute(f"DELETE FROM certificates_certificateevent WHERE certificate_id IN ({pool_certificates})",
-                       [claim_users, claim_slugs])
+        for table in ("certificates_certificateevent", "certificates_certificatecredit",
+                      "certificates_certificateversion"):
+            cursor.execute(f"DELETE FROM {table} WHERE certificate_id IN ({pool_certificates})",
+                           [claim_users, claim_slugs])
         cursor.execute(f"DELETE FROM certificates_certificate WHERE id IN ({pool_certificates})",
                        [claim_users, claim_slugs])
         cursor.execute(
@@ -508,6 +525,7 @@ def exports_dataset_build(*, sizes):
         release = today - datetime.timedelta(days=700)
         busy = Activity.objects.create(
             slug="bench-exports", title="Sepsis: an update for clinicians", status=Activity.Status.PUBLISHED,
+            accme_activity_id="B0000001",
             release_date=release, termination_date=release + datetime.timedelta(days=1095), credits=Decimal("1"),
         )
         archive = _bulk(Activity, [
@@ -520,7 +538,8 @@ def exports_dataset_build(*, sizes):
         User.objects.filter(pk__in=[u.pk for u in learners]).update(
             share_with_boards=True, birth_month=3, birth_day=14, licence_state="NY", licence_number="L1234567")
         (transcript_user,) = _users(1, rng=rng, hashed=hashed, prefix="archive", physicians_only=True)
-        User.objects.filter(pk=transcript_user.pk).update(share_with_boards=True)
+        User.objects.filter(pk=transcript_user.pk).update(
+            share_with_boards=True, birth_month=7, birth_day=1, licence_state="NY", licence_number="L7654321")
 
         # The archive's certificates were completed in the first half of the two years,
         # the busy activity's in the second.
@@ -547,8 +566,10 @@ def exports_dataset_build(*, sizes):
                               designation_statement=c.designation_statement)
             for c in certificates
         ])
+    # Every certificate is a PARS row: consenting physicians with all PARS asks for.
     return ExportsData(staff_user=staff.pk, transcript_user=transcript_user.pk, activity_slug=busy.slug, rows=rows,
-                       completions_start=(release + datetime.timedelta(days=half)).isoformat())
+                       completions_start=(release + datetime.timedelta(days=half)).isoformat(),
+                       pars_rows=len(certificates))
 
 
 # The marker table lives in the bench database only, beside Django's tables.

@@ -51,7 +51,7 @@ class LearnerFileForm(ReportPeriodForm):
         if not Provider.current().accme_provider_id:
             raise forms.ValidationError(
                 "PARS names the provider on every row: save the provider's ACCME provider ID "
-                "in the administration first."
+                "in the provider settings first."
             )
         return data
 

@@ -356,7 +356,7 @@ def test_it_refuses_to_export_before_the_provider_has_its_accme_id(staff_client,
     response = export(staff_client)
 
     assert response.status_code == 400
-    assert "ACCME provider ID in the administration first" in response.content.decode()
+    assert "ACCME provider ID in the provider settings first" in response.content.decode()
     assert not ReportingBatch.objects.exists()
 
 
