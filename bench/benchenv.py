@@ -52,6 +52,10 @@ def fresh_database():
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
+    # The flush took the credit types migration 0013 stored: a claim needs AMA credit.
+    from courses.services import credit_types_seed
+
+    credit_types_seed()
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 

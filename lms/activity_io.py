@@ -265,6 +265,7 @@ def _activity_import(r):
         **{key: r.text(key) for key in OVERRIDES},
         joint_providers=_joint_providers_import(r),
         joint_providership_statement=r.text("joint_providership_statement"),
+        outcome_measures=_text_items(r, "outcome_measures", what="an outcome measure code"),
     )
     _checked(activity, r).save()
 
@@ -588,6 +589,7 @@ def activity_export(activity):
         **{key: getattr(activity, key) for key in OVERRIDES},
         "joint_providers": activity.joint_providers,
         "joint_providership_statement": activity.joint_providership_statement,
+        "outcome_measures": activity.outcome_measures,
         "commercial_support": [
             {
                 "supporter": support.supporter,

@@ -81,6 +81,8 @@ def _activity(**fields):
         "commercial_support": [],
         "joint_providers": [],
         "joint_providership_statement": "",
+        # The evaluation's intent-to-change question and the post-test measure these.
+        "outcome_measures": ["learner_knowledge", "learner_competence"],
         "evaluation": STANDARD_EVALUATION,
         # Every demo activity prints the provider's texts.
         "accreditation_statement": "",

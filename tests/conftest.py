@@ -11,8 +11,8 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
 from certificates.services import certificate_claim
-from courses.credit_types import CREDIT_TYPE_SEED
-from courses.models import CreditType, provider_today
+from courses.models import provider_today
+from courses.services import credit_types_seed
 from lms.celery import app as celery_app
 
 from . import factories
@@ -77,10 +77,7 @@ def seeded_credit_types(request):
     if not ((marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames):
         return
     request.getfixturevalue("_django_db_helper")
-    present = set(CreditType.objects.values_list("code", flat=True))
-    CreditType.objects.bulk_create(
-        CreditType(**fields) for fields in CREDIT_TYPE_SEED if fields["code"] not in present
-    )
+    credit_types_seed()
 
 
 @pytest.fixture

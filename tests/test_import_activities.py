@@ -78,6 +78,7 @@ def full_activity(**fields):
         "privacy_url": "https://example.org/equity-privacy",
         "joint_providers": ["City Health Department", "Equity Institute"],
         "joint_providership_statement": "Provided jointly with the City Health Department and the Equity Institute.",
+        "outcome_measures": ["learner_knowledge", "learner_competence"],
         "commercial_support": [
             {"supporter": "Acme Pharma", "kind": "monetary", "amount": "5000.00", "description": ""},
             {"supporter": "Beta Devices", "kind": "in_kind", "amount": None,
@@ -207,6 +208,7 @@ def test_it_imports_the_target_audience_joint_providers_and_commercial_support(w
     activity = Activity.objects.get()
     assert activity.target_audience == "Hospital physicians, nurses and quality leaders."
     assert activity.joint_providers == ["City Health Department", "Equity Institute"]
+    assert activity.outcome_measures == ["learner_knowledge", "learner_competence"]
     assert activity.texts().accreditation_statement == (
         "Provided jointly with the City Health Department and the Equity Institute.")
     assert [(s.supporter, s.kind, s.amount, s.description) for s in activity.commercial_supports.all()] == [
@@ -594,6 +596,9 @@ BAD_INPUT = {
         _set("joint_providers", ["City Health Department", " "]), "[2].joint_providers[1]", "must be a name"),
     "joint-provider-not-text": (_set("joint_providers", [7]), "[2].joint_providers[0]", "must be a name"),
     "joint-providers-not-a-list": (_set("joint_providers", "City Health"), "[2].joint_providers", "must be a list"),
+    "unknown-outcome-measure": (
+        _set("outcome_measures", ["patient satisfaction"]), "[2].outcome_measures", "List outcome measures by their codes"),
+    "outcome-measures-not-a-list": (_set("outcome_measures", "learner_knowledge"), "[2].outcome_measures", "must be a list"),
     "joint-provider-twice": (
         _set("joint_providers", ["City Health Department", "city health department"]),
         "[2].joint_providers", "city health department is listed twice as a joint provider"),
@@ -835,7 +840,7 @@ def test_it_round_trips_import_export_import_export_exactly(tmp_path, write_json
              "accreditation_statement": "", "hardware_requirements": "", "contact_email": "",
              "disclaimer": "", "privacy_url": "", "accme_activity_id": "", "accme_provider_id": "",
              "target_audience": "", "joint_providers": [], "joint_providership_statement": "",
-             "commercial_support": [], "credit_offers": []}
+             "commercial_support": [], "credit_offers": [], "outcome_measures": []}
     original = [full_activity(), later, draft] + demo_activities(today=datetime.date(2025, 3, 1))
     import_file(write_json(original))
     first_export = tmp_path / "export.json"
