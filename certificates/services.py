@@ -292,6 +292,18 @@ def certificate_reissue(*, certificate, actor, reason):
     return certificate
 
 
+def _state_change(*, certificate, actor, reason, action, state, note):
+    """Set the locked `certificate` to `state` and record it: its field history and the
+    event staff read, with the reason they gave and `note`."""
+    before = copy.copy(certificate)
+    certificate.state = state
+    certificate.state_changed_at = timezone.now()
+    certificate_changes_save(
+        certificate=certificate, before=before, update_fields=["state", "state_changed_at"], actor=actor
+    )
+    CertificateEvent.objects.create(certificate=certificate, action=action, actor=actor, reason=reason, note=note)
+
+
 def certificate_revoke(*, certificate, actor, reason):
     """Revoke the certificate: it no longer stands, and the verification page says so.
     Revoking a revoked certificate records nothing."""
@@ -300,18 +312,9 @@ def certificate_revoke(*, certificate, actor, reason):
         certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if certificate.state == Certificate.State.REVOKED:
             return certificate
-        before = copy.copy(certificate)
-        certificate.state = Certificate.State.REVOKED
-        certificate.state_changed_at = timezone.now()
-        certificate_changes_save(
-            certificate=certificate, before=before, update_fields=["state", "state_changed_at"], actor=actor
-        )
-        CertificateEvent.objects.create(
-            certificate=certificate,
-            action=CertificateEvent.Action.REVOKED,
-            actor=actor,
-            reason=reason,
-            note=f"Was {before.get_state_display().lower()}.",
+        _state_change(
+            certificate=certificate, actor=actor, reason=reason, action=CertificateEvent.Action.REVOKED,
+            state=Certificate.State.REVOKED, note=f"Was {certificate.get_state_display().lower()}.",
         )
     return certificate
 
@@ -331,22 +334,14 @@ def certificate_reinstate(*, certificate, actor, reason):
             .values_list("at", flat=True)
             .first()
         )
-        before = copy.copy(certificate)
-        certificate.state = reinstated_state(
+        state = reinstated_state(
             certificate=certificate,
             latest_version=certificate.versions.order_by("-sequence").first(),
             reissue_requested_at=reissue_requested,
         )
-        certificate.state_changed_at = timezone.now()
-        certificate_changes_save(
-            certificate=certificate, before=before, update_fields=["state", "state_changed_at"], actor=actor
-        )
-        CertificateEvent.objects.create(
-            certificate=certificate,
-            action=CertificateEvent.Action.REINSTATED,
-            actor=actor,
-            reason=reason,
-            note=f"Now {certificate.get_state_display().lower()}.",
+        _state_change(
+            certificate=certificate, actor=actor, reason=reason, action=CertificateEvent.Action.REINSTATED,
+            state=state, note=f"Now {Certificate.State(state).label.lower()}.",
         )
         if certificate.state == Certificate.State.PENDING:
             _enqueue_after_commit(certificate)
