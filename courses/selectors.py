@@ -162,6 +162,10 @@ def activity_for_learner(*, slug, user, page=True):
         activity = activities.get(slug=slug)
     except Activity.DoesNotExist:
         raise Http404("No such activity.") from None
+    return _window_set(activity, user=user)
+
+
+def _window_set(activity, *, user):
     window = activity_credit_window(activity)
     if window in (CreditWindow.DRAFT, CreditWindow.NOT_YET_RELEASED) and not user.is_staff:
         raise Http404("No such activity.")
@@ -175,12 +179,30 @@ def participation_of(*, user, activity):
     day of their credit extension (None without one)."""
     if not user.is_authenticated:
         return None
-    return (
-        Participation.objects.select_related("viewing_accommodation")
-        .annotate(credit_extended_until=credit_extended_until_subquery())
-        .filter(user=user, activity=activity)
+    return _participations().filter(user=user, activity=activity).first()
+
+
+def _participations():
+    return Participation.objects.select_related("viewing_accommodation").annotate(
+        credit_extended_until=credit_extended_until_subquery()
+    )
+
+
+def learner_step_of(*, slug, user):
+    """(activity, participation) for a signed-in learner's page of one step of an
+    activity (page=False of activity_for_learner; participation as participation_of
+    gives it, or None). One query for a learner who has started it, two otherwise: the
+    step pages are the ones a learner loads again and again."""
+    participation = (
+        _participations()
+        .select_related(*(f"activity__{name}" for name in ("series", "recording", *page_relations())))
+        .filter(user=user, activity__slug=slug)
         .first()
     )
+    if participation is None:
+        return activity_for_learner(slug=slug, user=user, page=False), None
+    activity = _window_set(participation.activity, user=user)
+    return activity, participation
 
 
 def credit_extended_until_subquery():

@@ -31,6 +31,7 @@ from .selectors import (
     catalog_activities,
     catalog_cards,
     learner_marks_of,
+    learner_step_of,
     participation_of,
 )
 from .serving import presigned_redirect
@@ -217,8 +218,7 @@ def transcript(request, slug):
 
 @login_required
 def watch(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user, page=False)
-    participation = participation_of(user=request.user, activity=activity)
+    activity, participation = learner_step_of(slug=slug, user=request.user)
     if participation is None and activity.window == CreditWindow.EXPIRED:
         return _watch_without_credit(request, activity)
     if participation is None:

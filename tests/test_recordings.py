@@ -349,12 +349,12 @@ def test_it_runs_a_constant_number_of_queries_on_the_watch_page(
     report(client, lecture, position=30, watched=[[0, 30]])
     for _ in range(3):
         ParticipationFactory(activity=lecture)
-    # provider, user (the session comes from the cache), activity with recording (not the
-    # objectives, resources or faculty: only the activity page shows them), participation
-    # with its accommodation, closing quiet viewing sessions, opening one, and for the
-    # steps list one query asking for an evaluation response, a passed attempt and a
-    # certificate together
-    with django_assert_num_queries(7):
+    # provider, user (the session comes from the cache), the participation with its
+    # accommodation and its activity with the recording (not the objectives, resources or
+    # faculty: only the activity page shows them), closing quiet viewing sessions, opening
+    # one, and for the steps list one query asking for an evaluation response, a passed
+    # attempt and a certificate together
+    with django_assert_num_queries(6):
         assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 200
 
 
@@ -1027,3 +1027,22 @@ def test_it_reads_the_duration_of_a_stored_video_through_the_storage(provider, e
     recording.video.save("talk.mp4", ContentFile(eight_second_mp4))
 
     assert video_duration_seconds(Recording.objects.get(pk=recording.pk).video) == 8
+
+
+def test_it_sends_a_learner_who_has_not_started_to_the_activity_page_in_four_queries(
+    client, lecture, learner, django_assert_num_queries
+):
+    client.force_login(learner)
+    # provider, user, no participation, then the activity alone to say where to start
+    with django_assert_num_queries(4):
+        response = client.get(f"/activities/{lecture.slug}/watch/")
+    assert response.status_code == 302
+    assert response["Location"] == lecture.get_absolute_url()
+
+
+def test_it_hides_the_watch_page_of_an_activity_unpublished_after_the_learner_started(
+    client, lecture, watcher
+):
+    Activity.objects.filter(pk=lecture.pk).update(status=Activity.Status.DRAFT)
+    client.force_login(watcher)
+    assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 404

@@ -2,13 +2,12 @@
 takes focus after a rejected form, and the list of steps through an activity."""
 
 from django import template
-from django.db.models import Exists
+from django.db import connection
 
 from certificates.models import Certificate
-from courses.models import Activity
 from courses.rules import recording_requirement_met_at
 from courses.selectors import participation_of
-from quizzes.models import Attempt, EvaluationResponse
+from quizzes.models import Attempt, Evaluation, EvaluationResponse, PostTest
 
 register = template.Library()
 
@@ -88,24 +87,39 @@ def learner_steps(
     }
 
 
+def _step_record_sql():
+    """An EXISTS per step a learner leaves a record of, each taking (activity id, user id).
+
+    Written out rather than composed with the ORM: the step list is on every page of an
+    activity, and compiling three Exists subqueries cost about 2 ms a page, four times
+    what running them costs."""
+    response, evaluation = EvaluationResponse._meta.db_table, Evaluation._meta.db_table
+    attempt, posttest = Attempt._meta.db_table, PostTest._meta.db_table
+    certificate = Certificate._meta.db_table
+    return {
+        "evaluation": f"EXISTS (SELECT 1 FROM {response} r JOIN {evaluation} e ON e.id = r.evaluation_id "
+        "WHERE e.activity_id = %s AND r.user_id = %s)",
+        "posttest": f"EXISTS (SELECT 1 FROM {attempt} a JOIN {posttest} p ON p.id = a.posttest_id "
+        "WHERE p.activity_id = %s AND a.user_id = %s AND a.passed = %s)",
+        "claim": f"EXISTS (SELECT 1 FROM {certificate} c WHERE c.activity_id = %s AND c.user_id = %s)",
+    }
+
+
+STEP_RECORD_SQL = _step_record_sql()
+
+
 def _steps_recorded(user, activity, keys):
     """Which of the steps `keys` ("evaluation", "posttest", "claim") the learner has a
     record of, in one query however many are asked."""
-    records = {
-        "evaluation": EvaluationResponse.objects.filter(user=user, evaluation__activity=activity),
-        "posttest": Attempt.objects.filter(user=user, posttest__activity=activity, passed=True),
-        "claim": Certificate.objects.filter(user=user, activity=activity),
-    }
     if not keys:
         return set()
-    # Aliased: "evaluation" is also the name of an Activity relation.
-    found = (
-        Activity.objects.filter(pk=activity.pk)
-        .annotate(**{f"has_{key}": Exists(records[key]) for key in keys})
-        .values(*(f"has_{key}" for key in keys))
-        .first()
-    ) or {}
-    return {name.removeprefix("has_") for name, present in found.items() if present}
+    params = []
+    for key in keys:
+        params += [activity.pk, user.pk] + ([True] if key == "posttest" else [])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(STEP_RECORD_SQL[key] for key in keys), params)
+        found = cursor.fetchone()
+    return {key for key, present in zip(keys, found) if present}
 
 
 def _steps_done(user, activity, participation, response, passed, certificate):
