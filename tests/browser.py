@@ -8,6 +8,7 @@ suite skips them (a full-page PNG costs about a third of a second).
 """
 
 import os
+import threading
 import time
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -18,6 +19,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from django.core.signals import request_finished, request_started  # noqa: E402
 from django.test import Client  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
@@ -140,6 +142,7 @@ def open_page(pages, live_server):
         page.context.unroute("**/*")
     for thread in list(getattr(live_server.thread.httpd, "_threads", None) or ()):
         thread.join(timeout=10)
+    _server_quiet_wait()
     violations = [violation for page in pages.values() for violation in take_csp_violations(page)]
     if violations:
         pytest.fail(
@@ -147,6 +150,41 @@ def open_page(pages, live_server):
             "policy does not list):\n" + "\n".join(violations),
             pytrace=False,
         )
+
+
+class _ServerRequests:
+    """How many requests the live server (a thread of this process) is running. A page
+    leaving sends its last progress report with `keepalive`, which Chromium may send after
+    the page is gone, past the routes that abort everything else."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = 0
+        self.last_change = time.monotonic()
+
+    def change(self, by):
+        # The tests' own Client runs in the main thread; the server's requests do not.
+        if threading.current_thread() is threading.main_thread():
+            return
+        with self.lock:
+            self.running += by
+            self.last_change = time.monotonic()
+
+    def quiet_for(self, seconds):
+        with self.lock:
+            return self.running <= 0 and time.monotonic() - self.last_change >= seconds
+
+
+_server_requests = _ServerRequests()
+request_started.connect(lambda **kwargs: _server_requests.change(1), weak=False)
+request_finished.connect(lambda **kwargs: _server_requests.change(-1), weak=False)
+
+
+def _server_quiet_wait(*, quiet=0.15, timeout=10):
+    """Until the server has run no request for `quiet` seconds (or `timeout` passed)."""
+    deadline = time.monotonic() + timeout
+    while not _server_requests.quiet_for(quiet) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _track_requests_in_flight(page):
