@@ -687,7 +687,8 @@ class Participation(models.Model):
 
 
 class ViewingSession(models.Model):
-    """One watch page's right to report viewing, opened when the page loads.
+    """One watch page's right to report viewing, opened when its player first plays (and
+    again after a long pause), not when the page loads.
 
     Viewing is credited only through a live session and only as fast as real time since
     the session's previous report allows, so a script cannot produce it faster than a

@@ -248,9 +248,6 @@ def watch(request, slug):
             "accommodation": activity.requires_full_viewing
             and viewing_accommodation_of(participation=participation),
             "track_progress": track_progress,
-            "viewing_session": viewing_session_open(participation=participation)
-            if track_progress
-            else None,
             "watched_seconds": json.dumps(_seconds(participation.watched_intervals_ms)),
             "playback_rates": PLAYBACK_RATES,
             "max_playback_rate": MAX_PLAYBACK_RATE,
@@ -327,13 +324,14 @@ def watch_progress(request, slug):
 
 @require_POST
 def watch_session(request, slug):
-    """A new viewing session for a watch page whose session ended during a long pause."""
+    """A viewing session for a watch page's player: asked for when the learner first
+    plays, and again when a long pause ended the one it had. Loading the page opens
+    none, so a page opened and left (or fetched by a link preview) writes nothing."""
     if not request.user.is_authenticated:
         return logged_out_response()
-    activity = activity_for_learner(slug=slug, user=request.user)
+    activity, participation = learner_step_of(slug=slug, user=request.user)
     if activity.status == Activity.Status.ARCHIVED:
         return JsonResponse({"error": "This activity has been archived."}, status=400)
-    participation = participation_of(user=request.user, activity=activity)
     if participation is None:
         return JsonResponse({"error": "Start the activity before watching the recording."}, status=400)
     return JsonResponse({"session": viewing_session_open(participation=participation).token})

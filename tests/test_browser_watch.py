@@ -253,16 +253,24 @@ def test_it_hands_audio_descriptions_to_the_screen_reader_as_the_video_reaches_t
     assert page.evaluate("document.querySelector('track[kind=descriptions]').track.mode") == "hidden"
 
 
-# What a script run from the watch page itself can post: the page's own session and token.
+# What a script run from the watch page itself can post: a session asked for as the player
+# asks for one, and the page's CSRF token.
 FORGE_REPORTS = """async (stretches) => {
     const video = document.querySelector("video");
+    const opened = await fetch(video.dataset.sessionUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": video.dataset.csrfToken},
+        body: "{}",
+    });
+    const session = (await opened.json()).session;
     const statuses = [];
     for (const [start, end] of stretches) {
         const response = await fetch(video.dataset.progressUrl, {
             method: "POST",
             credentials: "same-origin",
             headers: {"Content-Type": "application/json", "X-CSRFToken": video.dataset.csrfToken},
-            body: JSON.stringify({session: video.dataset.session, position: end,
+            body: JSON.stringify({session: session, position: end,
                                   watched: [[start, end]], sent_at: Date.now()}),
         });
         statuses.push(response.status);

@@ -19,7 +19,7 @@ from certificates.rules import credit_gate
 from courses import media
 from courses.admin import RecordingInline
 from courses.media import video_duration_seconds
-from courses.models import Activity, Participation, Recording
+from courses.models import Activity, Participation, Recording, ViewingSession
 from courses.rules import recording_requirement_met
 from courses.viewing import intervals_total, merged_intervals
 from courses.services import participation_record_viewing, viewing_session_open
@@ -351,10 +351,10 @@ def test_it_runs_a_constant_number_of_queries_on_the_watch_page(
         ParticipationFactory(activity=lecture)
     # provider, user (the session comes from the cache), the participation with its
     # accommodation and its activity with the recording (not the objectives, resources or
-    # faculty: only the activity page shows them), closing quiet viewing sessions, opening
-    # one, and for the steps list one query asking for an evaluation response, a passed
-    # attempt and a certificate together
-    with django_assert_num_queries(6):
+    # faculty: only the activity page shows them), and for the steps list one query asking
+    # for an evaluation response, a passed attempt and a certificate together; no viewing
+    # session (the player asks for one when the learner plays)
+    with django_assert_num_queries(4):
         assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 200
 
 
@@ -711,8 +711,9 @@ class Tab:
     def __init__(self, client, activity, *, at):
         self.client, self.activity, self.now = client, activity, at
         with time_machine.travel(at, tick=False):
-            page = client.get(f"/activities/{activity.slug}/watch/").content.decode()
-        self.session = re.search(r'data-session="([^"]+)"', page).group(1)
+            assert client.get(f"/activities/{activity.slug}/watch/").status_code == 200
+            # The player asks for its session as the learner presses play.
+            self.session = client.post(f"/activities/{activity.slug}/watch/session/").json()["session"]
         self.position = 0
         self.played = []
 
@@ -882,7 +883,7 @@ def test_it_refuses_an_unknown_session(client, talk, viewer):
     assert participation(viewer, talk).watched_intervals_ms == []
 
 
-def test_it_closes_a_learners_quiet_and_surplus_sessions_when_the_page_opens_again(talk, viewer):
+def test_it_closes_a_learners_quiet_and_surplus_sessions_when_another_opens(talk, viewer):
     row = participation(viewer, talk)
     quiet = viewing_session_open(participation=row, at=timezone.now() - datetime.timedelta(minutes=6))
     for _ in range(8):
@@ -1046,3 +1047,31 @@ def test_it_hides_the_watch_page_of_an_activity_unpublished_after_the_learner_st
     Activity.objects.filter(pk=lecture.pk).update(status=Activity.Status.DRAFT)
     client.force_login(watcher)
     assert client.get(f"/activities/{lecture.slug}/watch/").status_code == 404
+
+
+def test_it_opens_no_viewing_session_when_the_watch_page_loads(client, lecture, watcher):
+    client.force_login(watcher)
+    page = client.get(f"/activities/{lecture.slug}/watch/").content.decode()
+    assert "data-session-url=" in page
+    assert "data-session=" not in page
+    assert not ViewingSession.objects.filter(participation__user=watcher).exists()
+
+
+def test_it_opens_a_viewing_session_for_the_player_in_constant_queries(
+    client, lecture, watcher, django_assert_num_queries
+):
+    client.force_login(watcher)
+    for _ in range(3):
+        ParticipationFactory(activity=lecture)
+    # provider, user, participation with its activity, closing quiet sessions, opening one
+    with django_assert_num_queries(5):
+        token = client.post(f"/activities/{lecture.slug}/watch/session/").json()["session"]
+    assert ViewingSession.objects.get(token=token).participation.user == watcher
+
+
+def test_it_opens_no_viewing_session_for_a_learner_who_has_not_started(client, lecture, learner):
+    client.force_login(learner)
+    response = client.post(f"/activities/{lecture.slug}/watch/session/")
+    assert response.status_code == 400
+    assert response.json()["error"] == "Start the activity before watching the recording."
+    assert not ViewingSession.objects.exists()

@@ -85,7 +85,10 @@
 
   var url = video.dataset.progressUrl;
   var sessionUrl = video.dataset.sessionUrl;
-  var session = video.dataset.session;
+  // The viewing session: asked for when playing starts, not when the page loads.
+  var session = "";
+  var opening = null;
+  var resuming = false;
   var csrfToken = video.dataset.csrfToken;
   var resumeAt = Number(video.dataset.resumeAt) || 0;
   var duration = Number(video.dataset.duration) || 0;
@@ -231,7 +234,20 @@
     });
   }
 
-  // The session ended during a long pause: the next report goes out under a new one.
+  // Once at a time: "play" and the report timer may both find the page without one.
+  function sessionOpen() {
+    if (!opening) {
+      opening = renewSession().then(function () { opening = null; }, function () {
+        opening = null;
+        unsent = true;
+        alertLearner(OFFLINE);
+      });
+    }
+    return opening;
+  }
+
+  // The first session, or a new one after a long pause ended the last: the next report
+  // goes out under it.
   function renewSession() {
     return post(sessionUrl, {}, false).then(function (result) {
       if (result.ok) {
@@ -258,6 +274,15 @@
 
   function report(leaving) {
     if (!unsent || stopped || (sending && !leaving)) {
+      return;
+    }
+    if (!session) {
+      // What the learner did goes out as soon as there is a session to send it under.
+      sessionOpen().then(function () {
+        if (session) {
+          report(leaving);
+        }
+      });
       return;
     }
     unsent = false;
@@ -298,6 +323,7 @@
 
   function resume() {
     if (resumeAt > 0 && !(resumeAt >= video.duration)) {
+      resuming = true;
       video.currentTime = resumeAt;
     }
   }
@@ -315,7 +341,12 @@
   });
   video.addEventListener("seeked", function () {
     lastTime = video.currentTime;
-    unsent = true;
+    if (resuming) {
+      // Back where the server says the learner was: nothing new to save.
+      resuming = false;
+    } else {
+      unsent = true;
+    }
   });
   video.addEventListener("ratechange", function () {
     if (video.playbackRate > maxRate) {
@@ -330,6 +361,11 @@
       video.playbackRate = Math.min(Number(rateSelect.value) || 1, maxRate);
     });
   }
+  video.addEventListener("play", function () {
+    if (!session && !stopped) {
+      sessionOpen();
+    }
+  });
   video.addEventListener("pause", function () { report(false); });
   video.addEventListener("ended", function () { report(false); });
   window.addEventListener("pagehide", function () { report(true); });
