@@ -9,6 +9,7 @@ from pypdf.generic import BooleanObject
 
 from certificates.models import Certificate
 from certificates.selectors import transcript_of
+from lms.forms import TranscriptPeriodForm
 from lms.models import User
 
 from .conftest import pdf_structure, pdf_text, pdfinfo
@@ -66,6 +67,19 @@ def test_it_filters_the_page_and_reports_a_backwards_period(history, learner, cl
     assert history[2].number in html and history[0].number not in html
     html = client.get("/me/transcript/?start=2026-01-02&end=2026-01-01").content.decode()
     assert "must not be before its start" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"start": "2025-01-01"}, {"start": "", "end": "2026-01-01"}, {"start": "2025-13-01", "end": 'x<"'},
+     {"start": "2026-01-02", "end": "2026-01-01"}],
+)
+def test_it_writes_the_period_fields_as_django_does(history, client, query):
+    client.force_login(history[0].user)
+    form = TranscriptPeriodForm(query or None)
+    html = client.get("/me/transcript/", query).content.decode()
+    for field in form:
+        assert f'<div class="field">{field.label_tag()}{field}{field.errors}</div>' in html
 
 
 def test_it_exports_the_transcript_as_csv(history, learner, client):
