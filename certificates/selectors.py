@@ -97,8 +97,8 @@ def transcript_version(*, user, start=None, end=None):
         return _transcript_version_in_python(user=user, start=start, end=end)
     # Raw SQL: the ORM took ten times as long to compile this as PostgreSQL to run it.
     sql = [
-        f"SELECT count(*) FILTER (WHERE state <> %s), md5(string_agg("
-        f"id || ':' || state || ':' || extract(epoch FROM state_changed_at), ',' ORDER BY id))"
+        "SELECT count(*) FILTER (WHERE state <> %s), md5(string_agg("
+        "id || ':' || state || ':' || extract(epoch FROM state_changed_at), ',' ORDER BY id))"
         f" FROM {Certificate._meta.db_table} WHERE user_id = %s"
     ]
     params = [Certificate.State.REVOKED, user.pk]
