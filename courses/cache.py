@@ -64,6 +64,15 @@ def catalog_changed(**signal_kwargs):
     version_bump(key=CATALOG_VERSION)
 
 
+# Learners' transcripts word their totals in the credit types' own words; they are kept
+# under digests of the learners' certificates (lms.views.transcript), and under this.
+CREDIT_TYPES_VERSION = "credit_types:version"
+
+
+def credit_types_changed(**signal_kwargs):
+    version_bump(key=CREDIT_TYPES_VERSION)
+
+
 RENDERING_FOLDERS = ("lms", "courses", "quizzes", "certificates", "templates")
 
 
@@ -157,3 +166,6 @@ for _model in (
 ):
     post_save.connect(catalog_changed, sender=_model, dispatch_uid=f"catalog_saved_{_model.__name__}")
     post_delete.connect(catalog_changed, sender=_model, dispatch_uid=f"catalog_deleted_{_model.__name__}")
+
+post_save.connect(credit_types_changed, sender=CreditType, dispatch_uid="credit_types_saved")
+post_delete.connect(credit_types_changed, sender=CreditType, dispatch_uid="credit_types_deleted")

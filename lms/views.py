@@ -20,7 +20,9 @@ from certificates.selectors import (
     transcript_lines,
     transcript_listing,
     transcript_of,
+    transcript_version,
 )
+from courses.cache import CREDIT_TYPES_VERSION, cache_key, versioned
 from courses.forms import CatalogFilterForm
 from courses.models import Activity, Provider
 from courses.selectors import learner_marks, saved_activities_of, with_windows
@@ -94,32 +96,49 @@ def _number_url_prefix(name):
     return reverse(name, kwargs={"number": "0"}).removesuffix("0/")
 
 
-@login_required
-def transcript(request):
-    form, period = _transcript_period(request)
-    totals = transcript_of(user=request.user, **period)
+def _transcript_listing(*, user, period, query):
+    """The transcript's totals and one page of its certificates, in HTML: rendered without
+    the request, as it is kept in the cache and must hold nothing of a session."""
+    totals = transcript_of(user=user, **period)
     paginator = Paginator(
-        transcript_certificates(user=request.user, **period)
+        transcript_certificates(user=user, **period)
         .only(*TRANSCRIPT_ROW_FIELDS)
         .prefetch_related(TRANSCRIPT_LINES),
         TRANSCRIPT_PAGE_SIZE,
     )
     # The totals counted them already: no COUNT query for the pages.
     paginator.count = totals.count
-    page = paginator.get_page(request.GET.get("page"))
-    period_query = request.GET.copy()
+    page = paginator.get_page(query.get("page"))
+    period_query = query.copy()
     period_query.pop("page", None)
-    return render(
-        request,
-        "lms/transcript.html",
+    return render_to_string(
+        "lms/transcript_listing.html",
         {
-            "form": form,
             "transcript": totals,
             "page": page,
             "listed_years": transcript_listing(transcript=totals, certificates=page.object_list),
             "query": period_query.urlencode(),
             "certificate_path": _number_url_prefix("certificates:detail"),
         },
+    )
+
+
+@login_required
+def transcript(request):
+    form, period = _transcript_period(request)
+    version = transcript_version(user=request.user, **period)
+    listing = ""
+    if version.count:
+        # Kept under what the listing is made of: the learner, the digest of their
+        # certificates in the period and the query (period and page). A claim or a change
+        # of state changes the digest, a change of wording the credit types' version.
+        listing = versioned(
+            key=cache_key("transcript", request.user.pk, version.digest, request.GET.urlencode()),
+            version_key=CREDIT_TYPES_VERSION,
+            build=lambda: _transcript_listing(user=request.user, period=period, query=request.GET),
+        )
+    return render(
+        request, "lms/transcript.html", {"form": form, "count": version.count, "listing": listing}
     )
 
 

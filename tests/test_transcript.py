@@ -9,6 +9,7 @@ from pypdf.generic import BooleanObject
 
 from certificates.models import Certificate
 from certificates.selectors import transcript_of
+from lms.forms import TranscriptPeriodForm
 from lms.models import User
 
 from .conftest import pdf_structure, pdf_text, pdfinfo
@@ -68,6 +69,19 @@ def test_it_filters_the_page_and_reports_a_backwards_period(history, learner, cl
     assert "must not be before its start" in html
 
 
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"start": "2025-01-01"}, {"start": "", "end": "2026-01-01"}, {"start": "2025-13-01", "end": 'x<"'},
+     {"start": "2026-01-02", "end": "2026-01-01"}],
+)
+def test_it_writes_the_period_fields_as_django_does(history, client, query):
+    client.force_login(history[0].user)
+    form = TranscriptPeriodForm(query or None)
+    html = client.get("/me/transcript/", query).content.decode()
+    for field in form:
+        assert f'<div class="field">{field.label_tag()}{field}{field.errors}</div>' in html
+
+
 def test_it_exports_the_transcript_as_csv(history, learner, client):
     client.force_login(learner)
     response = client.get("/me/transcript.csv?end=2025-12-31")
@@ -121,11 +135,14 @@ def test_it_runs_a_constant_number_of_queries(learner, client, django_assert_num
     client.force_login(learner)
     for day in range(1, 4):
         certificate(learner, datetime.date(2026, 1, day), credits=Decimal("1"))
-    # session, user, the provider (its time zone), totals per year, totals per year and
-    # credit type, certificates, their credit lines
-    with django_assert_num_queries(6):
+    # session, user, what the transcript is made of, then what the cache does not hold
+    # yet: totals per year, totals per year and credit type, certificates, credit lines
+    with django_assert_num_queries(7):
         client.get("/me/transcript/")
     for day in range(4, 30):
         certificate(learner, datetime.date(2026, 1, day), credits=Decimal("1"))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
+        client.get("/me/transcript/")
+    # Unchanged since: the totals and the page come from the cache.
+    with django_assert_num_queries(3):
         client.get("/me/transcript/")
