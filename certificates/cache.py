@@ -17,8 +17,6 @@ def verify_version_key(*, number):
 
 # A certificate just created, with the event of its claim, has no page to outdate: before
 # its number existed, its page was the "no certificate" 404, and only 200s are kept.
-
-
 def _certificate_saved(sender, instance, created=False, raw=False, **kwargs):
     if not created:
         version_bump(key=verify_version_key(number=instance.number))
