@@ -2,8 +2,9 @@
 
 Auditlog's own save hook reads the row again before every save to find what changed. The
 services already hold the row, locked, as it was: they save with the hook off and record
-the difference from that copy, so a render costs one insert here and no extra read. The
-actor is passed in, as a worker or a command has no request to take it from.
+the difference from that copy, so a change costs one insert here and no extra read. The
+actor is passed in, as a worker or a command has no request to take it from. A render
+records no entry (certificates.issuing): its version and its event say what it did.
 """
 
 from auditlog.context import disable_auditlog

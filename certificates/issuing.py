@@ -7,12 +7,12 @@ checks the certificate's recorded state before it acts.
 """
 
 import base64
-import copy
 import datetime
 import json
 import logging
 import time
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
@@ -24,7 +24,6 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from redis.exceptions import RedisError
 
 from . import tasks
-from .history import certificate_changes_save
 from .models import Certificate, CertificateEvent, CertificateVersion
 from .pdf import certificate_pdf
 
@@ -112,7 +111,6 @@ def certificate_issue(*, certificate_id):
         certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
         if certificate.state != Certificate.State.PENDING:
             return certificate
-        before = copy.copy(certificate)
         version = _next_version(certificate)
         content = certificate_pdf(certificate)
         certificate.pdf.save(f"{certificate.number}-v{version.sequence}.pdf", ContentFile(content), save=False)
@@ -124,13 +122,15 @@ def certificate_issue(*, certificate_id):
         certificate.state_changed_at = now
         certificate.last_error = ""
         certificate.queue_error = ""
-        certificate_changes_save(
-            certificate=certificate,
-            before=before,
-            update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"],
-        )
+        # No field-history entry: the field history is of what people change (a claim, a
+        # re-issue, a revocation), and a render is the worker's bookkeeping, recorded in
+        # full by its version and its "issued" event.
+        with disable_auditlog():
+            certificate.save(
+                update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"]
+            )
         version.save()
-        CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.ISSUED)
+        CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.ISSUED, at=now)
         # A task of its own: a slow or failing mail server never holds up or repeats a render.
         transaction.on_commit(lambda: certificate_queue_email(certificate_id=certificate.pk))
     log.info("certificate %s issued", certificate.number)

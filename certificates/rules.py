@@ -93,6 +93,9 @@ def credit_gate(*, user, activity, at=None):
         # A certificate freezes the provider's name and statements: never the placeholders.
         gate.refusals.append(GateReason(GateCode.NO_PROVIDER))
     participation = participation_of(user=user, activity=activity)
+    if participation is not None:
+        # The rules below read the activity through the participation: the same row, in hand.
+        participation.activity = activity
     # The learner's own window: a credit extension staff granted them keeps it open.
     window = learner_credit_window(activity, participation=participation, at=at)
     if window != CreditWindow.OPEN:

@@ -206,7 +206,17 @@ def certificate_credit_lines(*, user, activity, awards):
 
 
 def certificate_claim(
-    *, user, activity, credits=None, attested=False, at=None, amounts=None, moc_board="", details=None
+    *,
+    user,
+    activity,
+    credits=None,
+    attested=False,
+    at=None,
+    amounts=None,
+    moc_board="",
+    details=None,
+    gate=None,
+    offers=None,
 ):
     """Claim credit, or confirm participation, then issue: every credit type the learner
     is eligible for (certificate_awards: `credits` of AMA credit, `amounts` of any other
@@ -214,17 +224,25 @@ def certificate_claim(
     what those types need from them (`details`, saved to their profile with the claim:
     claim_profile_changes). A learner eligible for no credit type confirms participation.
 
+    The claim page has just read the credit gate and the learner's offers for this very
+    user and activity, in this request, to show its form: it passes them as `gate` and
+    `offers` rather than have them read twice (read here when not given). Two claims at
+    once still make one certificate: the table allows one per learner and activity.
+
     The certificate row is committed as pending and the rendering task is enqueued only
     after the commit, so the worker always finds the row.
     """
-    gate = credit_gate(user=user, activity=activity, at=at)
+    if gate is None:
+        gate = credit_gate(user=user, activity=activity, at=at)
     if gate.certificate is not None:
         return gate.certificate
     if gate.reasons:
         raise ClaimRefused(gate.reasons)
     if not attested:
         raise ClaimRefused(["Please confirm the attestation."], field="attest")
-    awards = certificate_awards(user=user, activity=activity, credits=credits, amounts=amounts, moc_board=moc_board)
+    awards = certificate_awards(
+        user=user, activity=activity, credits=credits, amounts=amounts, moc_board=moc_board, offers=offers
+    )
     changes = claim_profile_changes(user=user, awards=awards, details=details or {}, moc_board=moc_board)
     for name, value in changes.items():
         setattr(user, name, value)

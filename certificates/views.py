@@ -20,20 +20,26 @@ NOT_FOUND = "No certificate has this number. Check it against the certificate an
 
 @login_required
 def claim(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user)
+    activity = activity_for_learner(slug=slug, user=request.user, page=False)
     gate = credit_gate(user=request.user, activity=activity)
     if gate.certificate is not None:
         return redirect(gate.certificate)
+    offers = learner_credit_offers(activity=activity, user=request.user)
     form = ClaimForm(
         request.POST if request.method == "POST" else None,
         activity=activity,
-        offers=learner_credit_offers(activity=activity, user=request.user),
+        offers=offers,
         learner=request.user,
     )
     if form.is_valid():
         try:
             certificate = certificate_claim(
-                user=request.user, activity=activity, attested=form.cleaned_data["attest"], **form.claim()
+                user=request.user,
+                activity=activity,
+                attested=form.cleaned_data["attest"],
+                gate=gate,
+                offers=offers,
+                **form.claim(),
             )
         except ClaimRefused as refusal:
             for field, reason in refusal.problems:

@@ -7,8 +7,8 @@ from django.apps import apps
 
 # Each model with the fields left out: those that change by themselves (timestamps, the
 # search index, the certificate's delivery bookkeeping) and the password hash. The
-# certificate services write their entries themselves (certificates.history), so
-# rendering adds one insert and no read.
+# certificate services write their entries themselves (certificates.history), one insert
+# and no read per change; a render writes none, as its version and event record it.
 AUDITED = [
     ("lms.User", ["password", "last_login"]),
     ("courses.Provider", []),

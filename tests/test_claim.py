@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from certificates.models import Certificate, CertificateEvent
 from certificates.rules import GateCode, GateReason, credit_gate
@@ -242,3 +243,20 @@ def test_it_says_on_the_claim_page_why_no_certificate_can_be_issued_without_a_pr
     assert response.status_code == 200
     assert "the CME office has not finished setting up this site" in response.content.decode()
     assert not Certificate.objects.exists()
+
+
+def test_it_claims_on_the_claim_page_reading_the_gate_and_offers_once(activity, client):
+    learner = learner_ready_to_claim(activity=activity)
+    client.force_login(learner)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/activities/{activity.slug}/claim/", {"credits": "1", "attest": "on"})
+
+    certificate = Certificate.objects.get(user=learner, activity=activity)
+    assert response.status_code == 302 and response.url == certificate.get_absolute_url()
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+    for table in ("courses_participation", "quizzes_attempt", "quizzes_evaluationresponse", "courses_activitycredit"):
+        assert sum(f'FROM "{table}"' in sql for sql in reads) == 1, table
+    # Nothing of what only the activity's own page shows.
+    for table in ("courses_learningobjective", "courses_resource", "courses_facultyrole"):
+        assert not any(f'FROM "{table}"' in sql for sql in reads), table
