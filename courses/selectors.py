@@ -182,19 +182,22 @@ def participation_of(*, user, activity):
     return _participations().filter(user=user, activity=activity).first()
 
 
-def _participations():
-    return Participation.objects.select_related("viewing_accommodation").annotate(
-        credit_extended_until=credit_extended_until_subquery()
-    )
+def _participations(*, extension=True):
+    participations = Participation.objects.select_related("viewing_accommodation")
+    if extension:
+        participations = participations.annotate(credit_extended_until=credit_extended_until_subquery())
+    return participations
 
 
-def learner_step_of(*, slug, user):
+def learner_step_of(*, slug, user, extension=True):
     """(activity, participation) for a signed-in learner's page of one step of an
     activity (page=False of activity_for_learner; participation as participation_of
     gives it, or None). One query for a learner who has started it, two otherwise: the
-    step pages are the ones a learner loads again and again."""
+    step pages are the ones a learner loads again and again. `extension=False` leaves
+    out the credit extension, for a step that decides nothing by the credit window:
+    reading it there then fails rather than passing for no extension."""
     participation = (
-        _participations()
+        _participations(extension=extension)
         .select_related(*(f"activity__{name}" for name in ("series", "recording", *page_relations())))
         .filter(user=user, activity__slug=slug)
         .first()

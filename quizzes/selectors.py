@@ -10,10 +10,12 @@ from .models import (
     Attempt,
     AttemptAllowance,
     AttemptAnswer,
+    Choice,
     EvaluationAnswer,
     EvaluationQuestion,
     EvaluationResponse,
     PostTest,
+    Question,
 )
 from .rules import (
     attempt_refusal,
@@ -61,10 +63,14 @@ def posttest_standing(*, user, posttest, at=None):
     )
 
 
-def attempt_refusal_of(*, user, posttest, at=None):
+def attempt_refusal_of(*, user, posttest, at=None, besides=None):
     """posttest_standing(...).refusal from an aggregate of the learner's graded attempts
-    rather than the attempts themselves: one small query however many they took."""
-    graded = Attempt.objects.filter(user=user, posttest=posttest, submitted_at__isnull=False).aggregate(
+    rather than the attempts themselves: one small query however many they took.
+    `besides` is an attempt left out of the count: the one being graded."""
+    graded = Attempt.objects.filter(user=user, posttest=posttest, submitted_at__isnull=False)
+    if besides is not None:
+        graded = graded.exclude(pk=besides.pk)
+    graded = graded.aggregate(
         count=Count("pk"), passed=Count("pk", filter=Q(passed=True)), last=Max("submitted_at")
     )
     return attempt_refusal(
@@ -80,20 +86,46 @@ def evaluation_response_of(*, user, activity):
     return EvaluationResponse.objects.filter(user=user, evaluation__activity=activity).first()
 
 
+def _questions_with_choices(*, posttest_id):
+    """{question: [its choices]} of a post-test, in their stored order, from one query:
+    the questions joined to their choices (a question without any keeps an empty list)."""
+    question_fields = Question._meta.concrete_fields
+    choice_fields = Choice._meta.concrete_fields
+    rows = (
+        Question.objects.filter(posttest_id=posttest_id)
+        .order_by("order", "pk", "choices__order", "choices__pk")
+        .values_list(
+            *(field.name for field in question_fields),
+            *(f"choices__{field.name}" for field in choice_fields),
+        )
+    )
+    question_names = [field.attname for field in question_fields]
+    choice_names = [field.attname for field in choice_fields]
+    split = len(question_fields)
+    questions = {}
+    for row in rows:
+        question_row, choice_row = row[:split], row[split:]
+        if question_row[0] not in questions:
+            questions[question_row[0]] = (Question.from_db(rows.db, question_names, question_row), [])
+        if choice_row[0] is not None:
+            questions[question_row[0]][1].append(Choice.from_db(rows.db, choice_names, choice_row))
+    return dict(questions.values())
+
+
 def attempt_questions(*, attempt):
     """The post-test's questions with their choices, in the order `attempt` shows them.
 
     Questions and choices staff add while the attempt is open come last; ones they
     remove drop out. Grading and the page both read this, so they never disagree.
     """
-    questions = list(attempt.posttest.questions.prefetch_related("choices"))
+    choices_of = _questions_with_choices(posttest_id=attempt.posttest_id)
     layout = {question_id: position for position, (question_id, _) in enumerate(attempt.layout)}
     choice_layout = {question_id: choice_ids for question_id, choice_ids in attempt.layout}
-    questions.sort(key=lambda question: layout.get(question.pk, len(layout)))
+    questions = sorted(choices_of, key=lambda question: layout.get(question.pk, len(layout)))
     items = []
     for question in questions:
         order = {pk: position for position, pk in enumerate(choice_layout.get(question.pk, []))}
-        choices = sorted(question.choices.all(), key=lambda choice: order.get(choice.pk, len(order)))
+        choices = sorted(choices_of[question], key=lambda choice: order.get(choice.pk, len(order)))
         items.append((question, choices))
     return items
 

@@ -102,7 +102,7 @@ def _chosen_ids(answers, question_id):
     return chosen
 
 
-def attempt_submit(*, attempt_id, user, answers, at=None, questions=None):
+def attempt_submit(*, attempt, user, answers, at=None, questions=None):
     """Grade an open attempt on the server.
 
     `answers` maps question id to the chosen choice id, or to a list of ids for a
@@ -110,48 +110,53 @@ def attempt_submit(*, attempt_id, user, answers, at=None, questions=None):
     choice that does not belong to its question, or a missing answer, counts as wrong.
     `questions` is attempt_questions of this attempt when the caller read it already (the
     page checks the posted form against it), so it is read once per submission.
-    The row lock makes simultaneous submissions grade once and refuse the rest.
+
+    `attempt` may be stale: only its owner, post-test and layout, which never change, are
+    read from it. Whether it is still open is decided by the database, under the row lock
+    that the grading UPDATE takes, so simultaneous submissions grade once and refuse the
+    rest, and the learner's other attempts are counted under that lock.
     """
-    with transaction.atomic():
-        attempt = (
-            Attempt.objects.select_for_update(of=("self",))
-            .select_related("posttest")
-            .get(pk=attempt_id, user=user)
+    if attempt.user_id != user.pk:
+        raise Attempt.DoesNotExist("This attempt is not the learner's.")
+    items = questions if questions is not None else attempt_questions(attempt=attempt)
+    graded = []
+    for question, choices in items:
+        chosen = _chosen_ids(answers, question.pk)
+        own = {choice.pk for choice in choices}
+        graded.append(
+            (
+                AttemptAnswer(
+                    attempt=attempt,
+                    question=question,
+                    is_correct=answer_is_right(question=question, choices=choices, chosen_ids=chosen),
+                ),
+                sorted(chosen & own),
+            )
         )
-        if attempt.submitted_at is not None:
+    correct = sum(answer.is_correct for answer, _ in graded)
+    result = {
+        "correct_count": correct,
+        "question_count": len(graded),
+        "score": score_percent(correct=correct, total=len(graded)),
+        "passed": score_passes(correct=correct, total=len(graded), pass_percent=attempt.posttest.pass_percent),
+        "submitted_at": at or timezone.now(),
+    }
+    with transaction.atomic():
+        # Grading only an attempt still open, in one statement: a second submission waits
+        # for the first to commit, then finds it graded.
+        if not Attempt.objects.filter(pk=attempt.pk, user=user, submitted_at__isnull=True).update(**result):
             raise AttemptClosed()
-        refusal = attempt_refusal_of(user=user, posttest=attempt.posttest, at=at)
+        refusal = attempt_refusal_of(user=user, posttest=attempt.posttest, at=at, besides=attempt)
         if refusal:
             raise AttemptRefused(refusal)
-        graded = []
-        for question, choices in questions if questions is not None else attempt_questions(attempt=attempt):
-            chosen = _chosen_ids(answers, question.pk)
-            own = {choice.pk for choice in choices}
-            graded.append(
-                (
-                    AttemptAnswer(
-                        attempt=attempt,
-                        question=question,
-                        is_correct=answer_is_right(question=question, choices=choices, chosen_ids=chosen),
-                    ),
-                    sorted(chosen & own),
-                )
-            )
         AttemptAnswer.objects.bulk_create([answer for answer, _ in graded])
         AnswerChoice.objects.bulk_create(
             AnswerChoice(answer=answer, choice_id=choice_id)
             for answer, choice_ids in graded
             for choice_id in choice_ids
         )
-        correct = sum(answer.is_correct for answer, _ in graded)
-        attempt.correct_count = correct
-        attempt.question_count = len(graded)
-        attempt.score = score_percent(correct=correct, total=len(graded))
-        attempt.passed = score_passes(
-            correct=correct, total=len(graded), pass_percent=attempt.posttest.pass_percent
-        )
-        attempt.submitted_at = at or timezone.now()
-        attempt.save(update_fields=["correct_count", "question_count", "score", "passed", "submitted_at"])
+    for field, value in result.items():
+        setattr(attempt, field, value)
     return attempt
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from courses.models import Provider
 from courses.rules import learner_credit_window, recording_requirement_met
-from courses.selectors import activity_for_learner, participation_of
+from courses.selectors import learner_step_of, participation_of
 
 from .forms import AttemptForm, EvaluationForm, PostTestForm
 from .models import Attempt, Evaluation, PostTest
@@ -30,20 +30,20 @@ from .services import (
 EVALUATION_LOCKED = "Your certificate has been issued, so your evaluation can no longer be changed."
 
 
-def _participating(request, activity):
-    participation = participation_of(user=request.user, activity=activity)
+def _learner_step(request, slug, *, extension=True):
+    """(activity, participation) in one query (courses.selectors.learner_step_of), the
+    participation holding the activity with its recording and post-test."""
+    activity, participation = learner_step_of(slug=slug, user=request.user, extension=extension)
     if participation is None:
         messages.info(request, "Start the activity first.")
-    return participation
+    return activity, participation
 
 
 @login_required
 def evaluation(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user, page=False)
-    participation = _participating(request, activity)
+    activity, participation = _learner_step(request, slug)
     if participation is None:
         return redirect(activity)
-    participation.activity = activity
     if not recording_requirement_met(participation=participation):
         # A POST is refused the same way: the evaluation is about a recording seen.
         messages.info(request, "Watch the recording before you complete the evaluation.")
@@ -90,14 +90,11 @@ def evaluation(request, slug):
 
 @login_required
 def posttest(request, slug):
-    activity = activity_for_learner(slug=slug, user=request.user, page=False)
-    participation = _participating(request, activity)
+    handing_in = request.method == "POST"
+    # Handing in shows no credit window unless the form comes back (_posttest_submit).
+    activity, participation = _learner_step(request, slug, extension=not handing_in)
     if participation is None:
         return redirect(activity)
-    # The activity holds its recording and post-test already; the rules read them from here.
-    participation.activity = activity
-    # The learner's own window: a credit extension staff granted them keeps it open.
-    activity.window = learner_credit_window(activity, participation=participation)
     if not recording_requirement_met(participation=participation):
         messages.info(request, "Watch the recording before you take the post-test.")
         return redirect("courses:watch", slug=activity.slug)
@@ -105,8 +102,9 @@ def posttest(request, slug):
         posttest = activity.posttest
     except PostTest.DoesNotExist:
         return redirect("certificates:claim", slug=activity.slug)
-    if request.method == "POST":
-        return _posttest_submit(request, activity, posttest, participation)
+    if handing_in:
+        return _posttest_submit(request, activity, posttest)
+    _learner_window(activity, participation)
     standing = posttest_standing(user=request.user, posttest=posttest)
     if not standing.refusal and (not standing.graded or "retake" in request.GET):
         try:
@@ -117,14 +115,18 @@ def posttest(request, slug):
     return _posttest_page(request, activity, standing, participation)
 
 
-def _posttest_submit(request, activity, posttest, participation):
+def _learner_window(activity, participation):
+    # The learner's own window: a credit extension staff granted them keeps it open.
+    activity.window = learner_credit_window(activity, participation=participation)
+
+
+def _posttest_submit(request, activity, posttest):
     handed_in = AttemptForm(request.POST)
     if not handed_in.is_valid():
         return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
-    attempt = Attempt.objects.filter(
-        pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest
-    ).first()
-    if attempt is None:
+    try:
+        attempt = Attempt.objects.get(pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest)
+    except Attempt.DoesNotExist:
         return HttpResponseBadRequest("This attempt is not yours or does not exist.")
     if attempt.is_submitted:
         # A double click, the back button or a replayed form: the first one counted.
@@ -136,10 +138,12 @@ def _posttest_submit(request, activity, posttest, participation):
     if not form.is_valid():
         if form.is_forged():
             return HttpResponseBadRequest("This form does not match your attempt. Reload the page.")
+        participation = participation_of(user=request.user, activity=activity)
+        _learner_window(activity, participation)
         standing = posttest_standing(user=request.user, posttest=posttest)
         return _posttest_page(request, activity, standing, participation, attempt=attempt, form=form)
     try:
-        attempt_submit(attempt_id=attempt.pk, user=request.user, answers=form.answers(), questions=items)
+        attempt_submit(attempt=attempt, user=request.user, answers=form.answers(), questions=items)
     except AttemptClosed:
         messages.info(request, "That attempt was already graded; here is its result.")
     except AttemptRefused as refused:

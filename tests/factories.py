@@ -299,7 +299,7 @@ def learner_ready_to_claim(*, activity, user=None, at=None, watched=True):
         question.pk: question.choices.get(is_correct=True).pk
         for question in activity.posttest.questions.all()
     }
-    attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)
+    attempt_submit(attempt=attempt, user=user, answers=answers, at=at)
     return user
 
 
@@ -348,7 +348,7 @@ def graded_attempt(*, activity, user, correct, at=None):
     for index, question in enumerate(activity.posttest.questions.prefetch_related("choices")):
         wanted = [choice.pk for choice in question.choices.all() if choice.is_correct == (index < correct)]
         answers[question.pk] = wanted if question.multiple else wanted[:1]
-    return attempt_submit(attempt_id=attempt.pk, user=user, answers=answers, at=at)
+    return attempt_submit(attempt=attempt, user=user, answers=answers, at=at)
 
 
 class ResourceFactory(factory.django.DjangoModelFactory):

@@ -26,6 +26,7 @@ from courses.rules import (
 from courses.selectors import participation_of
 from quizzes.rules import attempt_outside_window
 from quizzes.selectors import posttest_passed_attempt
+from quizzes.services import attempt_open
 
 from .conftest import NEW_YORK, NEW_YORK_EVENING
 from .factories import (
@@ -246,6 +247,24 @@ def test_the_post_test_tells_the_extended_learner_a_pass_earns_credit(client, ac
         own = client.get(f"/activities/{activity.slug}/posttest/").content.decode()
         client.force_login(other)
         others = client.get(f"/activities/{activity.slug}/posttest/").content.decode()
+    assert "a pass now will not earn credit" not in own
+    assert "a pass now will not earn credit" in others
+
+
+def test_the_post_test_handed_back_unanswered_keeps_the_extended_learners_window(client, activity, extended):
+    # Handing in reads no extension; the form shown again for a missing answer reads it.
+    other = UserFactory()
+    ParticipationFactory(user=other, activity=activity, watched=True)
+    pages = []
+    with at(2026, 9, 15, 11, 0):
+        for user in (extended, other):
+            attempt = attempt_open(user=user, posttest=activity.posttest)
+            client.force_login(user)
+            response = client.post(f"/activities/{activity.slug}/posttest/", {"attempt": attempt.pk})
+            assert response.status_code == 200
+            pages.append(response.content.decode())
+    own, others = pages
+    assert "Answer question 1 before you submit." in own
     assert "a pass now will not earn credit" not in own
     assert "a pass now will not earn credit" in others
 

@@ -468,7 +468,7 @@ def test_it_shows_the_chosen_answers_feedback_only_when_the_review_reveals_answe
     wrong = threshold.choices.get(text__startswith="140")
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     attempt_submit(
-        attempt_id=attempt.pk,
+        attempt=attempt,
         user=learner,
         answers={threshold.pk: [wrong.pk], home.pk: [home.choices.get(is_correct=True).pk]},
     )

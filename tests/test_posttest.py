@@ -58,7 +58,7 @@ def submit(activity, user, *, correct):
     attempt = attempt_open(user=user, posttest=activity.posttest)
     questions = list(activity.posttest.questions.all())
     answers = {q.pk: right(q) if i < correct else wrong(q) for i, q in enumerate(questions)}
-    return attempt_submit(attempt_id=attempt.pk, user=user, answers=answers)
+    return attempt_submit(attempt=attempt, user=user, answers=answers)
 
 
 def test_it_passes_three_of_four_at_the_default_75_percent(activity, learner):
@@ -89,7 +89,7 @@ def test_it_counts_a_choice_from_another_question_as_wrong(activity, learner):
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     answers = {first.pk: right(second), second.pk: right(first)}
     answers.update({q.pk: right(q) for q in rest})
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+    graded = attempt_submit(attempt=attempt, user=learner, answers=answers)
     assert graded.correct_count == 2
     assert not graded.passed
 
@@ -99,14 +99,14 @@ def test_it_counts_a_choice_from_another_activity_as_wrong(activity, learner, pr
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     foreign = [right(q) for q in other.posttest.questions.all()]
     answers = {q.pk: foreign[i] for i, q in enumerate(activity.posttest.questions.all())}
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+    graded = attempt_submit(attempt=attempt, user=learner, answers=answers)
     assert graded.correct_count == 0
 
 
 def test_it_grades_a_repeated_submission_once(activity, learner):
     attempt = submit(activity, learner, correct=4)
     with pytest.raises(AttemptClosed):
-        attempt_submit(attempt_id=attempt.pk, user=learner, answers={})
+        attempt_submit(attempt=attempt, user=learner, answers={})
     attempt.refresh_from_db()
     assert attempt.passed
     assert Attempt.objects.filter(user=learner).count() == 1
@@ -115,7 +115,7 @@ def test_it_grades_a_repeated_submission_once(activity, learner):
 def test_it_refuses_to_grade_another_learners_attempt(activity, learner):
     attempt = attempt_open(user=UserFactory(), posttest=activity.posttest)
     with pytest.raises(Attempt.DoesNotExist):
-        attempt_submit(attempt_id=attempt.pk, user=learner, answers={})
+        attempt_submit(attempt=attempt, user=learner, answers={})
 
 
 def test_it_keeps_the_answer_key_out_of_a_live_attempt_page(started, client):
@@ -227,7 +227,7 @@ def test_it_counts_a_multi_answer_question_right_only_for_exactly_the_correct_se
     question = multi.posttest.questions.get()
     attempt = attempt_open(user=learner, posttest=multi.posttest)
     answers = {question.pk: ticks(question, *ticked)}
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+    graded = attempt_submit(attempt=attempt, user=learner, answers=answers)
     assert graded.passed is right
     assert graded.answers.get().is_correct is right
 
@@ -236,7 +236,7 @@ def test_it_records_every_choice_ticked_on_a_multi_answer_question(multi, learne
     question = multi.posttest.questions.get()
     attempt = attempt_open(user=learner, posttest=multi.posttest)
     chosen = ticks(question, "Right one", "Wrong one")
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers={question.pk: chosen})
+    graded = attempt_submit(attempt=attempt, user=learner, answers={question.pk: chosen})
     assert sorted(graded.answers.get().choices.values_list("pk", flat=True)) == sorted(chosen)
 
 
@@ -244,7 +244,7 @@ def test_it_counts_two_choices_on_a_single_answer_question_as_wrong(activity, le
     first, *rest = activity.posttest.questions.all()
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     answers = {first.pk: [right(first), wrong(first)], **{q.pk: right(q) for q in rest}}
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+    graded = attempt_submit(attempt=attempt, user=learner, answers=answers)
     assert graded.correct_count == 3
     assert not graded.answers.get(question=first).is_correct
 
@@ -253,7 +253,7 @@ def test_it_counts_a_multi_answer_set_with_a_foreign_choice_as_wrong(multi, lear
     question = multi.posttest.questions.get()
     attempt = attempt_open(user=learner, posttest=multi.posttest)
     forged = ticks(question, "Right one", "Right two") + [right(activity.posttest.questions.first())]
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers={question.pk: forged})
+    graded = attempt_submit(attempt=attempt, user=learner, answers={question.pk: forged})
     assert not graded.passed
     assert set(graded.answers.get().choices.values_list("text", flat=True)) == {"Right one", "Right two"}
 
@@ -400,7 +400,7 @@ def test_it_refuses_to_grade_an_open_attempt_once_staff_lower_the_cap(activity, 
     activity.posttest.max_attempts = 1
     activity.posttest.save()
     with pytest.raises(AttemptRefused):
-        attempt_submit(attempt_id=attempt.pk, user=learner, answers={})
+        attempt_submit(attempt=attempt, user=learner, answers={})
     attempt.refresh_from_db()
     assert attempt.submitted_at is None
 
@@ -464,7 +464,7 @@ def submit_all_right_at(activity, learner, moment):
     attempt = Attempt.objects.get(user=learner, submitted_at__isnull=True)
     answers = {q.pk: right(q) for q in activity.posttest.questions.all()}
     with time_machine.travel(moment, tick=False):
-        return attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+        return attempt_submit(attempt=attempt, user=learner, answers=answers)
 
 
 def test_it_counts_a_pass_handed_in_on_the_last_second_of_termination_day(ending, learner):
@@ -604,7 +604,7 @@ def test_it_does_not_let_an_old_form_grade_a_retake(started, client, learner):
 def test_it_counts_missing_answers_as_wrong_in_the_service(activity, learner):
     first, *rest = activity.posttest.questions.all()
     attempt = attempt_open(user=learner, posttest=activity.posttest)
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers={q.pk: right(q) for q in rest})
+    graded = attempt_submit(attempt=attempt, user=learner, answers={q.pk: right(q) for q in rest})
     assert graded.correct_count == 3
     assert graded.question_count == 4
     assert not graded.answers.get(question=first).is_correct
@@ -614,7 +614,7 @@ def test_it_ignores_answers_to_questions_outside_the_attempt(activity, learner):
     other = complete_activity()
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     answers = {q.pk: right(q) for q in other.posttest.questions.all()}
-    graded = attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers)
+    graded = attempt_submit(attempt=attempt, user=learner, answers=answers)
     assert graded.correct_count == 0
     assert set(graded.answers.values_list("question__posttest", flat=True)) == {activity.posttest.pk}
 
@@ -648,7 +648,7 @@ def in_threads(count, work):
 def test_it_grades_simultaneous_submissions_of_one_attempt_once(activity, learner):
     attempt = attempt_open(user=learner, posttest=activity.posttest)
     answers = {q.pk: right(q) for q in activity.posttest.questions.all()}
-    results = in_threads(4, lambda: attempt_submit(attempt_id=attempt.pk, user=learner, answers=answers))
+    results = in_threads(4, lambda: attempt_submit(attempt=attempt, user=learner, answers=answers))
     assert sum(isinstance(result, Attempt) for result in results) == 1
     assert sum(isinstance(result, AttemptClosed) for result in results) == 3
     assert Attempt.objects.filter(user=learner).count() == 1

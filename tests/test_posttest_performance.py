@@ -10,11 +10,19 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from courses.models import Activity
 from quizzes.models import Attempt, AttemptAnswer
-from quizzes.services import AttemptRefused, attempt_open, attempt_submit
+from quizzes.services import AttemptClosed, AttemptRefused, attempt_open, attempt_submit
 
 from .conftest import NEW_YORK
-from .factories import AttemptFactory, ParticipationFactory, UserFactory, complete_activity, graded_attempt
+from .factories import (
+    AttemptFactory,
+    ParticipationFactory,
+    QuestionFactory,
+    UserFactory,
+    complete_activity,
+    graded_attempt,
+)
 
 
 def learner_with_history(*, question_count, earlier_attempts):
@@ -36,6 +44,14 @@ def right_answers(attempt):
     return data
 
 
+def right_answers_by_question(activity):
+    """The grading service's answers that get every question of `activity` right."""
+    return {
+        question.pk: [choice.pk for choice in question.choices.all() if choice.is_correct]
+        for question in activity.posttest.questions.prefetch_related("choices")
+    }
+
+
 def hand_in(client, activity, user, attempt):
     client.force_login(user)
     data = right_answers(attempt)
@@ -45,42 +61,67 @@ def hand_in(client, activity, user, attempt):
     return [query["sql"] for query in queries]
 
 
-def test_it_hands_in_an_attempt_in_the_same_queries_for_more_questions_and_attempts(provider, client):
-    small = hand_in(client, *learner_with_history(question_count=2, earlier_attempts=1))
-    activity, user, attempt = learner_with_history(question_count=9, earlier_attempts=6)
-    large = hand_in(client, activity, user, attempt)
+# The provider, the session's user, the participation with its activity, recording and
+# post-test, the attempt, its questions joined to their choices; then, between the
+# transaction's two statements, the graded attempt, the count of the learner's others and
+# the answers with their choices.
+HAND_IN_QUERIES = 11
 
-    assert len(small) == len(large)
+
+@pytest.mark.parametrize("question_count, earlier_attempts", [(2, 0), (9, 6)])
+def test_it_hands_in_an_attempt_in_the_same_queries_for_more_questions_and_attempts(
+    provider, client, django_assert_num_queries, question_count, earlier_attempts
+):
+    activity, user, attempt = learner_with_history(
+        question_count=question_count, earlier_attempts=earlier_attempts
+    )
+    client.force_login(user)
+    data = right_answers(attempt)
+    with django_assert_num_queries(HAND_IN_QUERIES):
+        response = client.post(f"/activities/{activity.slug}/posttest/", data)
+
+    assert response.status_code == 302
     attempt.refresh_from_db()
-    assert (attempt.passed, attempt.correct_count, attempt.question_count) == (True, 9, 9)
-    assert AttemptAnswer.objects.filter(attempt=attempt).count() == 9
+    assert (attempt.passed, attempt.correct_count, attempt.question_count) == (True, question_count, question_count)
+    assert AttemptAnswer.objects.filter(attempt=attempt).count() == question_count
 
 
 def test_it_reads_the_questions_and_choices_once_per_submission(provider, client):
     queries = hand_in(client, *learner_with_history(question_count=4, earlier_attempts=2))
 
-    assert sum('FROM "quizzes_question"' in sql for sql in queries) == 1
-    assert sum('FROM "quizzes_choice"' in sql for sql in queries) == 1
+    reads = [sql for sql in queries if sql.startswith("SELECT")]
+    assert sum('"quizzes_question"' in sql for sql in reads) == 1
+    assert sum('"quizzes_choice"' in sql for sql in reads) == 1
     # The activity page's objectives, resources and faculty play no part in grading.
-    assert not any('FROM "courses_learningobjective"' in sql for sql in queries)
+    assert not any('"courses_learningobjective"' in sql for sql in reads)
+
+
+def test_it_reads_no_credit_extension_to_hand_in_an_attempt(provider, client):
+    queries = hand_in(client, *learner_with_history(question_count=2, earlier_attempts=0))
+
+    assert not any('"courses_creditextension"' in sql for sql in queries)
 
 
 def test_it_counts_earlier_attempts_instead_of_loading_them(provider, client):
     queries = hand_in(client, *learner_with_history(question_count=2, earlier_attempts=3))
 
-    attempt_reads = [sql for sql in queries if 'FROM "quizzes_attempt"' in sql and "COUNT(" not in sql]
-    # The attempt handed in, once to check it and once locked to grade it; never the rest.
-    assert len(attempt_reads) == 2
-    assert all('"quizzes_attempt"."id" =' in sql for sql in attempt_reads)
+    attempt_reads = [
+        sql for sql in queries if sql.startswith("SELECT") and 'FROM "quizzes_attempt"' in sql and "COUNT(" not in sql
+    ]
+    # The attempt handed in, read once to check it; grading claims it by its UPDATE.
+    assert len(attempt_reads) == 1
+    assert '"quizzes_attempt"."id" =' in attempt_reads[0]
 
 
 def test_it_writes_only_the_columns_grading_changes(provider, client):
     queries = hand_in(client, *learner_with_history(question_count=2, earlier_attempts=0))
 
     [update] = [sql for sql in queries if sql.startswith('UPDATE "quizzes_attempt"')]
-    assert '"submitted_at"' in update and '"score"' in update and '"passed"' in update
+    assert '"submitted_at" =' in update and '"score" =' in update and '"passed" =' in update
     assert '"layout"' not in update
     assert '"started_at"' not in update
+    # Only an attempt still open is graded: the UPDATE itself checks it, under its row lock.
+    assert '"submitted_at" IS NULL' in update
 
 
 def test_it_still_refuses_a_submission_before_the_wait_is_over(provider):
@@ -94,7 +135,7 @@ def test_it_still_refuses_a_submission_before_the_wait_is_over(provider):
     early = AttemptFactory(user=user, posttest=activity.posttest, layout=attempt.layout)
     with time_machine.travel(datetime.datetime(2026, 11, 2, 10, 30, tzinfo=NEW_YORK), tick=False):
         with pytest.raises(AttemptRefused, match="Please wait"):
-            attempt_submit(attempt_id=early.pk, user=user, answers={})
+            attempt_submit(attempt=early, user=user, answers={})
     early.refresh_from_db()
     assert early.submitted_at is None
 
@@ -106,7 +147,7 @@ def test_it_refuses_a_submission_after_a_pass_counted_in_the_database(provider):
     )
     second = AttemptFactory(user=user, posttest=activity.posttest, layout=attempt.layout)
     with pytest.raises(AttemptRefused, match="You have passed"):
-        attempt_submit(attempt_id=second.pk, user=user, answers={})
+        attempt_submit(attempt=second, user=user, answers={})
 
 
 def test_it_opens_the_post_test_page_in_the_same_queries_however_many_earlier_attempts(provider, client):
@@ -118,3 +159,59 @@ def test_it_opens_the_post_test_page_in_the_same_queries_however_many_earlier_at
             assert client.get(f"/activities/{activity.slug}/posttest/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_it_refuses_a_stale_copy_of_an_attempt_graded_meanwhile(provider):
+    activity, user, attempt = learner_with_history(question_count=2, earlier_attempts=0)
+    stale = Attempt.objects.get(pk=attempt.pk)
+    graded = attempt_submit(attempt=attempt, user=user, answers={})
+    assert stale.submitted_at is None
+
+    with pytest.raises(AttemptClosed):
+        attempt_submit(attempt=stale, user=user, answers=right_answers_by_question(activity))
+
+    assert stale.submitted_at is None
+    stale.refresh_from_db()
+    assert (stale.submitted_at, stale.passed) == (graded.submitted_at, False)
+    assert AttemptAnswer.objects.filter(attempt=attempt, is_correct=True).count() == 0
+    assert AttemptAnswer.objects.filter(attempt=attempt).count() == 2
+
+
+def test_it_grades_the_one_attempt_a_post_test_allows_without_counting_it_against_itself(provider):
+    activity, user, attempt = learner_with_history(question_count=2, earlier_attempts=0)
+    activity.posttest.max_attempts = 1
+    activity.posttest.minutes_between_attempts = 60
+    activity.posttest.save()
+
+    graded = attempt_submit(attempt=attempt, user=user, answers=right_answers_by_question(activity))
+
+    assert graded.passed
+    attempt.refresh_from_db()
+    assert attempt.passed and attempt.submitted_at is not None
+
+
+def test_it_leaves_no_answer_behind_when_it_refuses_a_submission(provider):
+    activity, user, attempt = learner_with_history(question_count=2, earlier_attempts=1)
+    activity.posttest.max_attempts = 1
+    activity.posttest.save()
+
+    with pytest.raises(AttemptRefused, match="You have used all 1 attempts"):
+        attempt_submit(attempt=attempt, user=user, answers=right_answers_by_question(activity))
+
+    attempt.refresh_from_db()
+    assert (attempt.submitted_at, attempt.score) == (None, None)
+    assert not AttemptAnswer.objects.filter(attempt=attempt).exists()
+
+
+def test_it_still_counts_a_question_without_choices_as_wrong(provider):
+    # Questions and choices come from one joined read; a question with no choice left
+    # must still count, or the learner would pass on fewer questions than the post-test has.
+    activity = complete_activity(question_count=3, status=Activity.Status.DRAFT)
+    empty = QuestionFactory(posttest=activity.posttest)
+    user = UserFactory()
+    attempt = attempt_open(user=user, posttest=activity.posttest)
+
+    graded = attempt_submit(attempt=attempt, user=user, answers=right_answers_by_question(activity))
+
+    assert (graded.correct_count, graded.question_count, graded.passed) == (3, 4, True)
+    assert not AttemptAnswer.objects.get(attempt=attempt, question=empty).is_correct
