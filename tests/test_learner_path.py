@@ -60,8 +60,9 @@ def test_it_takes_a_new_learner_from_signup_to_a_certificate_pdf(
     assert client.get(f"/activities/{activity.slug}/evaluation/").url == f"/activities/{activity.slug}/watch/"
     opened = timezone.now()
     with time_machine.travel(opened, tick=False):
-        page = client.get(f"/activities/{activity.slug}/watch/").content.decode()
-    session = re.search(r'data-session="([^"]+)"', page).group(1)
+        assert client.get(f"/activities/{activity.slug}/watch/").status_code == 200
+        # The player asks for its viewing session as the learner presses play.
+        session = client.post(f"/activities/{activity.slug}/watch/session/").json()["session"]
     with time_machine.travel(opened + datetime.timedelta(seconds=8), tick=False):
         response = client.post(
             f"/activities/{activity.slug}/watch/progress/",
