@@ -68,15 +68,15 @@ def test_it_measures_every_page_against_the_bare_view_and_leaves_no_process(tmp_
 
     summary = json.loads(figures.read_text())
     pages = summary["pages"]
-    assert len(pages) == 10
+    assert len(pages) == 11
     for name, page in pages.items():
         assert page["requests_per_s"] > 0, name
         assert 0 < page["ratios"][0] < 10, name
         assert not [note for note in page["notes"] if "error" in note], name
     table = results.read_text()
-    for name in ("anonymous search /?q=diabetes", "post-test submission (graded)", "credit claim"):
+    for name in ("anonymous search /?q=diabetes", "signed-in bare view", "post-test submission (graded)", "credit claim"):
         assert f"| {name} |" in table
     assert "share of bare" in table
     # gunicorn's master and 2 workers, and a wrk for every measurement.
-    assert len(summary["started_pids"]) >= 3 + 21
+    assert len(summary["started_pids"]) >= 3 + 23
     assert [pid for pid in summary["started_pids"] if _alive(pid)] == []
