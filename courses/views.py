@@ -218,7 +218,8 @@ def transcript(request, slug):
 
 @login_required
 def watch(request, slug):
-    activity, participation = learner_step_of(slug=slug, user=request.user)
+    # Watching decides nothing by the learner's own credit window: no credit extension.
+    activity, participation = learner_step_of(slug=slug, user=request.user, extension=False)
     if participation is None and activity.window == CreditWindow.EXPIRED:
         return _watch_without_credit(request, activity)
     if participation is None:
@@ -329,7 +330,7 @@ def watch_session(request, slug):
     none, so a page opened and left (or fetched by a link preview) writes nothing."""
     if not request.user.is_authenticated:
         return logged_out_response()
-    activity, participation = learner_step_of(slug=slug, user=request.user)
+    activity, participation = learner_step_of(slug=slug, user=request.user, extension=False)
     if activity.status == Activity.Status.ARCHIVED:
         return JsonResponse({"error": "This activity has been archived."}, status=400)
     if participation is None:
