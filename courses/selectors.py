@@ -189,6 +189,16 @@ def _participations(*, extension=True):
     return participations
 
 
+# What only the activity page, the certificate and the staff read of an activity: the
+# longest columns of its row (the search vector the longest), left in the database by the
+# step pages, which a learner loads again and again.
+ACTIVITY_PAGE_ONLY_FIELDS = (
+    "description", "target_audience", "accreditation_statement", "hardware_requirements",
+    "disclaimer", "joint_providers", "joint_providership_statement", "outcome_measures",
+    "search_vector",
+)
+
+
 def learner_step_of(*, slug, user, extension=True):
     """(activity, participation) for a signed-in learner's page of one step of an
     activity (page=False of activity_for_learner, without the series, which no step
@@ -200,6 +210,7 @@ def learner_step_of(*, slug, user, extension=True):
     participation = (
         _participations(extension=extension)
         .select_related(*(f"activity__{name}" for name in ("recording", *page_relations())))
+        .defer(*(f"activity__{name}" for name in ACTIVITY_PAGE_ONLY_FIELDS))
         .filter(user=user, activity__slug=slug)
         .first()
     )
