@@ -202,11 +202,11 @@ ACTIVITY_PAGE_ONLY_FIELDS = (
 def learner_step_of(*, slug, user, extension=True):
     """(activity, participation) for a signed-in learner's page of one step of an
     activity (page=False of activity_for_learner, without the series, which no step
-    page shows; participation as participation_of gives it, or None). One query for a
-    learner who has started it, two otherwise: the
-    step pages are the ones a learner loads again and again. `extension=False` leaves
-    out the credit extension, for a step that decides nothing by the credit window:
-    reading it there then fails rather than passing for no extension."""
+    page shows; participation as participation_of gives it, or None, holding that same
+    activity). One query for a learner who has started it, two otherwise: the step pages
+    are the ones a learner loads again and again. `extension=False` leaves out the credit
+    extension, for a step that decides nothing by the credit window: reading it there
+    then fails rather than passing for no extension."""
     participation = (
         _participations(extension=extension)
         .select_related(*(f"activity__{name}" for name in ("recording", *page_relations())))

@@ -225,8 +225,6 @@ def watch(request, slug):
     if participation is None:
         messages.info(request, "Start the activity first.")
         return redirect(activity)
-    # The page's activity already holds its recording; the rules read it from here.
-    participation.activity = activity
     viewing = recording_viewing(participation=participation, activity=activity)
     if request.method == "POST":
         if participation_mark_recording_watched(participation=participation):
