@@ -28,6 +28,7 @@ from .media import (
     video_duration_seconds,
     video_embed_url,
 )
+from .prepared import PreparedQuery
 from .rules import (
     ActivityStatus,
     CreditWindow,
@@ -89,7 +90,7 @@ class Provider(models.Model):
         stored. Before staff have saved one it is the defaults, unsaved (pk None): pages
         and the time zone work, but the credit gate refuses claims, so no certificate
         freezes a placeholder name (lms.checks and the staff page say what is missing)."""
-        return _provider_in_use.get() or cls.objects.order_by("pk").first() or cls()
+        return _provider_in_use.get() or _STORED_PROVIDER.first() or cls()
 
     @property
     def tzinfo(self):
@@ -101,6 +102,9 @@ class Provider(models.Model):
             "Medical Education (ACCME) to provide continuing medical education for physicians."
         )
 
+
+# Every request reads it (ProviderTimeZoneMiddleware): compiled once.
+_STORED_PROVIDER = PreparedQuery(Provider, lambda: Provider.objects.order_by("pk")[:1])
 
 # Set for the length of a request or task so every rule in it reads one provider, and so
 # one database read serves the page's calendar and clock alike.

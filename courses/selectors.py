@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 from .credit_types import AMA, PARTICIPATION
 from .hooks import page_relations
 from .models import Activity, ActivityCredit, CreditExtension, CreditType, FacultyRole, Participation, SavedActivity
+from .prepared import PreparedQuery
 from .rules import CreditWindow, activity_credit_window, assessment_locked, credit_offers, offers_for_profession
 from .search import SEARCH_CONFIG, stores_search_vector
 from .statements import ama_credits
@@ -207,17 +208,29 @@ def learner_step_of(*, slug, user, extension=True):
     are the ones a learner loads again and again. `extension=False` leaves out the credit
     extension, for a step that decides nothing by the credit window: reading it there
     then fails rather than passing for no extension."""
-    participation = (
-        _participations(extension=extension)
-        .select_related(*(f"activity__{name}" for name in ("recording", *page_relations())))
-        .defer(*(f"activity__{name}" for name in ACTIVITY_PAGE_ONLY_FIELDS))
-        .filter(user=user, activity__slug=slug)
-        .first()
-    )
+    participation = _LEARNER_STEP[extension].first(user_id=user.pk, slug=slug)
     if participation is None:
         return activity_for_learner(slug=slug, user=user, page=False), None
     activity = _window_set(participation.activity, user=user)
     return activity, participation
+
+
+def _learner_step_query(*, extension):
+    def build(*, user_id, slug):
+        return (
+            _participations(extension=extension)
+            .select_related(*(f"activity__{name}" for name in ("recording", *page_relations())))
+            .defer(*(f"activity__{name}" for name in ACTIVITY_PAGE_ONLY_FIELDS))
+            .filter(user_id=user_id, activity__slug=slug)
+            .order_by("pk")[:1]
+        )
+
+    # Compiled once: these step pages are the ones a learner loads again and again, and
+    # compiling this five-table read cost more than running it.
+    return PreparedQuery(Participation, build, user_id=-(2**62) + 11, slug="\x1fprepared-slug\x1f")
+
+
+_LEARNER_STEP = {extension: _learner_step_query(extension=extension) for extension in (True, False)}
 
 
 def credit_extended_until_subquery():
