@@ -155,7 +155,7 @@ def session_cookie(user_id, *, second_factor=False):
     user = User.objects.get(pk=user_id)
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(user.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     store["_auth_user_hash"] = user.get_session_auth_hash()
     if second_factor:
         from allauth.account.internal.flows.login import record_authentication

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ class _Compiled:
 
 class PreparedQuery:
     """`build(**stand_ins)` returns the queryset; `list(**values)` and `first(**values)`
-    run it with `values` in place of the stand-ins, as one query, giving what the same
-    queryset built with those values would give."""
+    (model instances) or `rows(**values)` (a values_list() queryset's tuples) run it with
+    `values` in place of the stand-ins, as one query, giving what the same queryset built
+    with those values would give."""
 
     def __init__(self, model, build, **stand_ins):
         self.model = model
@@ -47,6 +48,25 @@ class PreparedQuery:
         self._compiled = weakref.WeakKeyDictionary()
 
     def list(self, **values):
+        compiled, alias, rows = self._run(values)
+        if compiled.init_list is None:
+            raise ImproperlyConfigured("a values() or values_list() query gives rows(), not instances")
+        objects = []
+        for row in rows:
+            obj = self.model.from_db(alias, compiled.init_list, row[compiled.model_fields])
+            for populator in compiled.related_populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotation_col_map.items():
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+    def rows(self, **values):
+        """The rows as tuples, columns in the SQL's order: a values_list() queryset's
+        fields in the order it names them, then its annotations."""
+        return [tuple(row) for row in self._run(values)[2]]
+
+    def _run(self, values):
         if values.keys() != self._stand_ins.keys():
             raise TypeError(f"expected the values {sorted(self._stand_ins)}, got {sorted(values)}")
         alias = router.db_for_read(self.model)
@@ -63,15 +83,7 @@ class PreparedQuery:
             rows = cursor.fetchall()
         if compiled.converters:
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
-        objects = []
-        for row in rows:
-            obj = self.model.from_db(alias, compiled.init_list, row[compiled.model_fields])
-            for populator in compiled.related_populators:
-                populator.populate(row, obj)
-            for name, position in compiled.annotation_col_map.items():
-                setattr(obj, name, row[position])
-            objects.append(obj)
-        return objects
+        return compiled, alias, rows
 
     def first(self, **values):
         found = self.list(**values)
@@ -94,14 +106,16 @@ class PreparedQuery:
         fields = [column[0] for column in select[: compiler.col_count]]
         if compiler.has_composite_fields(fields):
             raise ImproperlyConfigured("composite fields are not supported")
+        compiled = dict(
+            sql=sql, params=tuple(params), positions=positions, compiler=compiler,
+            converters=compiler.get_converters(fields),
+        )
+        if queryset._iterable_class is not ModelIterable:  # values() or values_list(): rows only
+            return _Compiled(**compiled, init_list=None, model_fields=None, related_populators=[], annotation_col_map={})
         select_fields = klass_info["select_fields"]
         model_fields = slice(select_fields[0], select_fields[-1] + 1)
         return _Compiled(
-            sql=sql,
-            params=tuple(params),
-            positions=positions,
-            compiler=compiler,
-            converters=compiler.get_converters(fields),
+            **compiled,
             init_list=[column[0].target.attname for column in select[model_fields]],
             model_fields=model_fields,
             related_populators=get_related_populators(klass_info, select, alias),

@@ -1,7 +1,10 @@
 from collections import Counter
 
+from django.db import router
 from django.db.models import Case, Count, Max, Prefetch, Q, Sum, When
 from django.db.models.functions import Lower, Trim
+
+from courses.prepared import PreparedQuery
 
 from .models import (
     COMMITMENT_CHOICES,
@@ -63,16 +66,54 @@ def posttest_standing(*, user, posttest, at=None):
     )
 
 
+_LEARNER_ATTEMPT = PreparedQuery(
+    Attempt,
+    lambda *, pk, user_id, posttest_id: Attempt.objects.filter(pk=pk, user_id=user_id, posttest_id=posttest_id),
+    pk=-(2**62) + 31,
+    user_id=-(2**62) + 37,
+    posttest_id=-(2**62) + 41,
+)
+
+
+def learner_attempt(*, pk, user, posttest):
+    """`user`'s attempt `pk` at `posttest`, or Attempt.DoesNotExist (another learner's
+    attempt or another post-test's does not exist for them). Compiled once: every
+    hand-in reads it."""
+    attempt = _LEARNER_ATTEMPT.first(pk=pk, user_id=user.pk, posttest_id=posttest.pk)
+    if attempt is None:
+        raise Attempt.DoesNotExist("No such attempt of this learner at this post-test.")
+    return attempt
+
+
+def _graded(*, user_id, posttest_id):
+    return Attempt.objects.filter(user_id=user_id, posttest_id=posttest_id, submitted_at__isnull=False)
+
+
+_GRADED_TOTALS = {"count": Count("pk"), "passed": Count("pk", filter=Q(passed=True)), "last": Max("submitted_at")}
+_GRADED_BESIDES = PreparedQuery(
+    Attempt,
+    lambda *, user_id, posttest_id, besides_id: _graded(user_id=user_id, posttest_id=posttest_id)
+    .exclude(pk=besides_id)
+    .order_by()
+    .values("posttest_id")
+    .annotate(**_GRADED_TOTALS)
+    .values_list(*_GRADED_TOTALS),
+    user_id=-(2**62) + 19,
+    posttest_id=-(2**62) + 23,
+    besides_id=-(2**62) + 29,
+)
+
+
 def attempt_refusal_of(*, user, posttest, at=None, besides=None):
     """posttest_standing(...).refusal from an aggregate of the learner's graded attempts
     rather than the attempts themselves: one small query however many they took.
     `besides` is an attempt left out of the count: the one being graded."""
-    graded = Attempt.objects.filter(user=user, posttest=posttest, submitted_at__isnull=False)
     if besides is not None:
-        graded = graded.exclude(pk=besides.pk)
-    graded = graded.aggregate(
-        count=Count("pk"), passed=Count("pk", filter=Q(passed=True)), last=Max("submitted_at")
-    )
+        # Every hand-in asks this: compiled once.
+        found = _GRADED_BESIDES.rows(user_id=user.pk, posttest_id=posttest.pk, besides_id=besides.pk)
+        graded = dict(zip(_GRADED_TOTALS, found[0])) if found else {"count": 0, "passed": 0, "last": None}
+    else:
+        graded = _graded(user_id=user.pk, posttest_id=posttest.pk).aggregate(**_GRADED_TOTALS)
     return attempt_refusal(
         posttest=posttest,
         graded_count=graded["count"],
@@ -86,29 +127,35 @@ def evaluation_response_of(*, user, activity):
     return EvaluationResponse.objects.filter(user=user, evaluation__activity=activity).first()
 
 
+_QUESTION_FIELDS = Question._meta.concrete_fields
+_CHOICE_FIELDS = Choice._meta.concrete_fields
+# Read on every post-test page and hand-in: compiled once.
+_QUESTIONS_WITH_CHOICES = PreparedQuery(
+    Question,
+    lambda *, posttest_id: Question.objects.filter(posttest_id=posttest_id)
+    .order_by("order", "pk", "choices__order", "choices__pk")
+    .values_list(
+        *(field.name for field in _QUESTION_FIELDS),
+        *(f"choices__{field.name}" for field in _CHOICE_FIELDS),
+    ),
+    posttest_id=-(2**62) + 17,
+)
+
+
 def _questions_with_choices(*, posttest_id):
     """{question: [its choices]} of a post-test, in their stored order, from one query:
     the questions joined to their choices (a question without any keeps an empty list)."""
-    question_fields = Question._meta.concrete_fields
-    choice_fields = Choice._meta.concrete_fields
-    rows = (
-        Question.objects.filter(posttest_id=posttest_id)
-        .order_by("order", "pk", "choices__order", "choices__pk")
-        .values_list(
-            *(field.name for field in question_fields),
-            *(f"choices__{field.name}" for field in choice_fields),
-        )
-    )
-    question_names = [field.attname for field in question_fields]
-    choice_names = [field.attname for field in choice_fields]
-    split = len(question_fields)
+    db = router.db_for_read(Question)
+    question_names = [field.attname for field in _QUESTION_FIELDS]
+    choice_names = [field.attname for field in _CHOICE_FIELDS]
+    split = len(_QUESTION_FIELDS)
     questions = {}
-    for row in rows:
+    for row in _QUESTIONS_WITH_CHOICES.rows(posttest_id=posttest_id):
         question_row, choice_row = row[:split], row[split:]
         if question_row[0] not in questions:
-            questions[question_row[0]] = (Question.from_db(rows.db, question_names, question_row), [])
+            questions[question_row[0]] = (Question.from_db(db, question_names, question_row), [])
         if choice_row[0] is not None:
-            questions[question_row[0]][1].append(Choice.from_db(rows.db, choice_names, choice_row))
+            questions[question_row[0]][1].append(Choice.from_db(db, choice_names, choice_row))
     return dict(questions.values())
 
 

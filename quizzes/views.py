@@ -16,6 +16,7 @@ from .selectors import (
     attempt_review,
     evaluation_answers_of,
     evaluation_response_of,
+    learner_attempt,
     posttest_standing,
 )
 from .services import (
@@ -125,7 +126,7 @@ def _posttest_submit(request, activity, posttest):
     if not handed_in.is_valid():
         return HttpResponseBadRequest("This post-test form is not valid. Reload the page.")
     try:
-        attempt = Attempt.objects.get(pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest)
+        attempt = learner_attempt(pk=handed_in.cleaned_data["attempt"], user=request.user, posttest=posttest)
     except Attempt.DoesNotExist:
         return HttpResponseBadRequest("This attempt is not yours or does not exist.")
     if attempt.is_submitted:

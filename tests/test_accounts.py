@@ -2,6 +2,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user
 from django.core import mail
 
 from lms.models import User
@@ -16,6 +17,30 @@ def test_it_logs_in_with_the_email_address(client):
     response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/me/profile/").context["user"] == user
+
+
+def test_it_reads_the_signed_in_learner_with_one_query_each_request(client, django_assert_num_queries):
+    user = UserFactory(given_name="Ngozi", family_name="Okafor")
+    client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    with django_assert_num_queries(1):
+        signed_in = get_user(client)
+        assert signed_in.pk == user.pk and signed_in.certificate_name == user.certificate_name
+    assert signed_in.is_authenticated
+
+
+def test_it_signs_out_a_session_whose_learner_was_deactivated(client):
+    user = UserFactory()
+    client.force_login(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert not get_user(client).is_authenticated
+    assert client.get("/me/transcript/").url.startswith("/accounts/login/")
+
+
+def test_it_signs_out_a_session_whose_learner_was_deleted(client):
+    user = UserFactory()
+    client.force_login(user)
+    User.objects.filter(pk=user.pk).delete()
+    assert not get_user(client).is_authenticated
 
 
 def test_it_refuses_to_log_in_before_the_email_is_verified(client):

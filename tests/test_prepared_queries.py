@@ -104,3 +104,16 @@ def test_it_refuses_a_queryset_of_another_model():
     query = PreparedQuery(Provider, lambda: Participation.objects.all())
     with pytest.raises(ImproperlyConfigured, match="Participation"):
         query.list()
+
+
+def test_it_gives_the_rows_of_a_values_list_queryset_in_the_order_it_names_them():
+    first, second = watched_participation(), watched_participation()
+    query = PreparedQuery(
+        Participation,
+        lambda *, user_id: Participation.objects.filter(user_id=user_id).values_list("activity__slug", "watched_intervals_ms"),
+        user_id=-1_000_000_009,
+    )
+    assert query.rows(user_id=first.user_id) == [(first.activity.slug, [[0, 5000], [9000, 12000]])]
+    assert query.rows(user_id=second.user_id) == [(second.activity.slug, [[0, 5000], [9000, 12000]])]
+    with pytest.raises(ImproperlyConfigured, match="rows"):
+        query.list(user_id=first.user_id)
