@@ -23,6 +23,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from redis.exceptions import RedisError
 
+from courses.prepared import PreparedQuery
+
 from . import tasks
 from .models import Certificate, CertificateEvent, CertificateVersion
 from .pdf import certificate_pdf
@@ -101,6 +103,12 @@ def certificate_queue_email(*, certificate_id):
         log.error("certificate %s: could not queue its e-mail: %s", certificate_id, exc)
 
 
+# Every render reads it: compiled once (each run is inside the render's transaction).
+_CERTIFICATE_LOCKED = PreparedQuery(
+    Certificate, lambda *, pk: Certificate.objects.select_for_update().filter(pk=pk), pk=-(2**62) + 83
+)
+
+
 def certificate_issue(*, certificate_id):
     """Render and store the PDF of a pending certificate, once, as its next version.
 
@@ -108,7 +116,9 @@ def certificate_issue(*, certificate_id):
     is left as it is. A re-issue sets it pending again; its earlier PDFs stay stored.
     """
     with transaction.atomic():
-        certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
+        certificate = _CERTIFICATE_LOCKED.first(pk=certificate_id)
+        if certificate is None:
+            raise Certificate.DoesNotExist(f"No certificate {certificate_id}.")
         if certificate.state != Certificate.State.PENDING:
             return certificate
         version = _next_version(certificate)

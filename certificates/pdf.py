@@ -12,7 +12,10 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from courses.credit_types import PARTICIPATION
+from courses.prepared import PreparedQuery
 from courses.statements import format_credits
+
+from .models import CertificateCredit
 
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 
@@ -103,9 +106,18 @@ def credit_statements(lines):
     return accreditation + [line.designation_statement for line in lines if line.designation_statement]
 
 
+# Every render reads them: compiled once.
+_CREDIT_LINES = PreparedQuery(
+    CertificateCredit,
+    lambda *, certificate_id: CertificateCredit.objects.filter(certificate_id=certificate_id)
+    .select_related("credit_type"),
+    certificate_id=-(2**62) + 89,
+)
+
+
 def certificate_html(certificate):
     verification_url = certificate.get_verification_url()
-    lines = list(certificate.credits.select_related("credit_type"))
+    lines = _CREDIT_LINES.list(certificate_id=certificate.pk)
     return render_to_string(
         "certificates/certificate_pdf.html",
         {

@@ -26,6 +26,7 @@ from quizzes.rules import attempt_no_credit_message, attempt_outside_window
 from quizzes.selectors import evaluation_response_of, posttest_passed_attempt
 
 from .models import Certificate
+from .selectors import learner_certificate
 
 
 class GateCode:
@@ -88,7 +89,7 @@ class CreditGate:
 
 def credit_gate(*, user, activity, at=None):
     gate = CreditGate()
-    gate.certificate = Certificate.objects.filter(user=user, activity=activity).first()
+    gate.certificate = learner_certificate(user=user, activity=activity)
     if Provider.current().pk is None:
         # A certificate freezes the provider's name and statements: never the placeholders.
         gate.refusals.append(GateReason(GateCode.NO_PROVIDER))

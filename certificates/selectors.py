@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, Subquery
 
 from courses.models import CreditType
+from courses.prepared import PreparedQuery
 
 from .models import Certificate, CertificateCredit, CertificateEvent, CertificateVersion, certificate_number_normalise
 
@@ -65,6 +66,20 @@ def _certificates_in_period(certificates, *, start, end):
     if end:
         certificates = certificates.filter(completed_on__lte=end)
     return certificates
+
+
+# The credit gate reads it on every claim page and claim: compiled once.
+_LEARNER_CERTIFICATE = PreparedQuery(
+    Certificate,
+    lambda *, user_id, activity_id: Certificate.objects.filter(user_id=user_id, activity_id=activity_id).order_by("pk")[:1],
+    user_id=-(2**62) + 73,
+    activity_id=-(2**62) + 79,
+)
+
+
+def learner_certificate(*, user, activity):
+    """`user`'s certificate of `activity`, or None: there is at most one."""
+    return _LEARNER_CERTIFICATE.first(user_id=user.pk, activity_id=activity.pk)
 
 
 def transcript_certificates(*, user, start=None, end=None):

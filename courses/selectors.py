@@ -180,7 +180,7 @@ def participation_of(*, user, activity):
     day of their credit extension (None without one)."""
     if not user.is_authenticated:
         return None
-    return _participations().filter(user=user, activity=activity).first()
+    return _PARTICIPATION.first(user_id=user.pk, activity_id=activity.pk)
 
 
 def _participations(*, extension=True):
@@ -231,6 +231,15 @@ def _learner_step_query(*, extension):
 
 
 _LEARNER_STEP = {extension: _learner_step_query(extension=extension) for extension in (True, False)}
+# Every credit gate reads it: compiled once.
+_PARTICIPATION = PreparedQuery(
+    Participation,
+    lambda *, user_id, activity_id: _participations()
+    .filter(user_id=user_id, activity_id=activity_id)
+    .order_by("pk")[:1],
+    user_id=-(2**62) + 67,
+    activity_id=-(2**62) + 71,
+)
 
 
 def credit_extended_until_subquery():

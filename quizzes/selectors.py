@@ -29,14 +29,30 @@ from .rules import (
 )
 
 
+# The credit gate reads these on every claim page and claim: compiled once.
+_PASSED_ATTEMPT = PreparedQuery(
+    Attempt,
+    lambda *, user_id, activity_id: Attempt.objects.filter(
+        user_id=user_id, posttest__activity_id=activity_id, passed=True
+    )
+    .select_related("posttest__activity")
+    .order_by("submitted_at")[:1],
+    user_id=-(2**62) + 47,
+    activity_id=-(2**62) + 53,
+)
+_EVALUATION_RESPONSE = PreparedQuery(
+    EvaluationResponse,
+    lambda *, user_id, activity_id: EvaluationResponse.objects.filter(
+        user_id=user_id, evaluation__activity_id=activity_id
+    ).order_by("pk")[:1],
+    user_id=-(2**62) + 59,
+    activity_id=-(2**62) + 61,
+)
+
+
 def posttest_passed_attempt(*, user, activity):
     """The learner's first passing attempt on the activity's post-test, or None."""
-    return (
-        Attempt.objects.filter(user=user, posttest__activity=activity, passed=True)
-        .select_related("posttest__activity")
-        .order_by("submitted_at")
-        .first()
-    )
+    return _PASSED_ATTEMPT.first(user_id=user.pk, activity_id=activity.pk)
 
 
 def extra_attempts_of(*, user, posttest):
@@ -124,7 +140,7 @@ def attempt_refusal_of(*, user, posttest, at=None, besides=None):
 
 
 def evaluation_response_of(*, user, activity):
-    return EvaluationResponse.objects.filter(user=user, evaluation__activity=activity).first()
+    return _EVALUATION_RESPONSE.first(user_id=user.pk, activity_id=activity.pk)
 
 
 _QUESTION_FIELDS = Question._meta.concrete_fields
