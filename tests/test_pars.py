@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from certificates.models import Certificate, CertificateCredit
@@ -79,11 +80,26 @@ def demo_activity(provider):
     return activity
 
 
+def batch_url(batch, page=""):
+    return f"/staff/reporting/pars/batches/{batch.pk}/{page}"
+
+
 def export(client, period=MARCH, *, table_format="txt", include_reported=False):
+    """Ask for the learner file as "Export and record" does, its recording run at commit
+    as an eager worker runs it, and follow on: the batch's status page, and the download
+    it offers once the file is ready. A refused POST is answered as it is."""
     data = {**period, "table_format": table_format}
     if include_reported:
         data["include_reported"] = "on"
-    return client.post(LEARNERS, data)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(LEARNERS, data)
+    if response.status_code != 302:
+        return response
+    batch = ReportingBatch.objects.latest("pk")
+    assert response.url == batch_url(batch, "status/")
+    if batch.state != ReportingBatch.State.READY:
+        return client.get(response.url)
+    return client.get(batch_url(batch))
 
 
 def tsv_rows(response):
@@ -163,7 +179,8 @@ def test_it_does_not_send_a_record_twice(staff_client, demo_activity):
 
     assert response.status_code == 200
     assert "Nothing to send for this period" in response.content.decode()
-    assert ReportingBatch.objects.count() == 1
+    assert ReportingBatch.objects.filter(state=ReportingBatch.State.READY).count() == 1
+    assert ReportedRecord.objects.count() == 2
 
 
 def test_it_sends_records_again_when_staff_include_those_already_reported(staff_client, demo_activity):
@@ -198,7 +215,7 @@ def test_it_deletes_a_certificate_revoked_after_it_was_sent_once(staff_client, d
     assert [row[:pars.ACTION_COLUMN] for row in deleted] == [row[:pars.ACTION_COLUMN] for row in added]
     assert ReportingBatch.objects.latest("pk").deleted == 2
     assert export(staff_client, APRIL).status_code == 200
-    assert ReportingBatch.objects.count() == 2
+    assert ReportingBatch.objects.filter(state=ReportingBatch.State.READY).count() == 2
 
 
 def test_it_never_sends_a_revoked_certificate_that_was_not_sent(staff_client, demo_activity):
@@ -301,7 +318,7 @@ def test_it_downloads_a_recorded_file_again_as_it_was_sent(staff_client, demo_ac
     User.objects.filter(pk=user.pk).update(family_name="Renamed")
     batch = ReportingBatch.objects.get()
 
-    again = xlsx_rows(staff_client.get(f"/staff/reporting/pars/batches/{batch.pk}/"))
+    again = xlsx_rows(staff_client.get(batch_url(batch)))
 
     assert again == sent
     assert ReportingBatch.objects.count() == 1
@@ -448,12 +465,15 @@ def test_it_refuses_a_year_to_come_with_400(staff_client, today):
 # --- Who may do it -----------------------------------------------------------------------------
 
 
-def attempts(client, batch_pk):
+def attempts(client, batch):
     return [
         client.get(PAGE, MARCH),
         client.post(LEARNERS, {**MARCH, "table_format": "txt"}),
         client.post(ACTIVITIES, {"activity-year": 2025, "activity-table_format": "txt"}),
-        client.get(f"/staff/reporting/pars/batches/{batch_pk}/"),
+        client.get(batch_url(batch)),
+        client.get(batch_url(batch, "status/")),
+        client.get(batch_url(batch, "status.json")),
+        client.post(batch_url(batch, "retry/")),
         client.get("/staff/pars.csv", MARCH),
     ]
 
@@ -468,7 +488,7 @@ def recorded_batch(staff_client, demo_activity):
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client, recorded_batch):
-    for response in attempts(client, recorded_batch.pk):
+    for response in attempts(client, recorded_batch):
         assert response.status_code == 302
         assert response.url.startswith("/accounts/login/")
     assert ReportingBatch.objects.count() == 1
@@ -476,13 +496,13 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, recorded_batch):
 
 def test_it_answers_404_to_learners_and_records_nothing(client, recorded_batch):
     client.force_login(physician())
-    assert [response.status_code for response in attempts(client, recorded_batch.pk)] == [404] * 5
+    assert [response.status_code for response in attempts(client, recorded_batch)] == [404] * 8
     assert ReportingBatch.objects.count() == 1
 
 
 def test_it_forbids_staff_without_the_coordinator_role(client, recorded_batch):
     staff_login(client, StaffUserFactory(coordinator=False))
-    assert [response.status_code for response in attempts(client, recorded_batch.pk)] == [403] * 5
+    assert [response.status_code for response in attempts(client, recorded_batch)] == [403] * 8
     assert ReportingBatch.objects.count() == 1
 
 
