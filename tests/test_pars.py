@@ -38,6 +38,7 @@ from .factories import (
     reporting_physician as physician,
     staff_login,
 )
+from .processes import connections_other
 
 pytestmark = pytest.mark.django_db
 
@@ -806,3 +807,22 @@ def test_simultaneous_recordings_send_no_line_twice(provider, demo_activity, mon
     assert states == [ReportingBatch.State.EMPTY, ReportingBatch.State.READY]
     lines = list(ReportedRecord.objects.values_list("credit_line", flat=True))
     assert len(lines) == len(set(lines)) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_alone_a_batch_a_worker_is_recording(provider):
+    batch = LearnerBatchFactory(queued_at=timezone.now() - reporting.BATCH_STUCK_AFTER * 2)
+    with connections_other() as worker, worker.cursor() as cursor:
+        # What a worker recording the batch holds for as long as it records.
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT id FROM lms_reportingbatch WHERE id = %s FOR UPDATE", [batch.pk])
+        with connection.cursor() as ours:
+            # A sweep that waited for the lock would fail here rather than hang the test.
+            ours.execute("SET lock_timeout = '2s'")
+            try:
+                assert reporting.pars_learner_batches_sweep() == 0
+            finally:
+                ours.execute("RESET lock_timeout")
+        cursor.execute("ROLLBACK")
+
+    assert reporting.pars_learner_batches_sweep() == 1
