@@ -40,6 +40,12 @@ from .reporting_forms import ActivityFileForm, LearnerFileForm, MocOutcomeForm, 
 from .roles import reports_required
 
 BATCHES_PER_PAGE = 20
+# Why a learner batch that is not ready has no file: its status page says the rest.
+NO_DOWNLOAD = {
+    ReportingBatch.State.PREPARING: "The file is still being prepared: download it here once it is ready.",
+    ReportingBatch.State.EMPTY: "There was nothing to send for this period, so there is no file to download.",
+    ReportingBatch.State.FAILED: "The file could not be prepared, so there is no file to download.",
+}
 QUEUE_PER_PAGE = 25
 
 
@@ -121,7 +127,7 @@ def pars_batch_download(request, pk):
     """A recorded learner file again, exactly as it was sent; records nothing."""
     batch = learner_batch(pk=pk)
     if batch.state != ReportingBatch.State.READY:
-        messages.info(request, f"There is no file to download: this file is {batch.get_state_display().lower()}.")
+        messages.info(request, NO_DOWNLOAD[batch.state])
         return redirect("staff:reporting_pars_batch_status", pk=batch.pk)
     return _learner_file(batch)
 

@@ -640,6 +640,9 @@ def test_it_ends_as_nothing_to_send_recording_nothing_and_out_of_the_history(sta
     assert (batch.state, batch.added, batch.left_out) == (ReportingBatch.State.EMPTY, 0, {"no_birth_date": 1})
     assert "Nothing to send for this period: no file was made and nothing was recorded." in page
     assert "Download the learner file" not in page
+    download = staff_client.get(batch_url(batch), follow=True)
+    assert download.redirect_chain == [(batch_url(batch, "status/"), 302)]
+    assert "There was nothing to send for this period, so there is no file to download." in download.content.decode()
     assert not ReportedRecord.objects.exists()
     history = staff_client.get(PAGE)
     assert list(history.context["batches"].object_list) == []
@@ -693,7 +696,7 @@ def test_it_says_a_batch_being_prepared_has_no_file_yet_instead_of_serving_one(s
     response = staff_client.get(batch_url(asked), follow=True)
 
     assert response.redirect_chain == [(batch_url(asked, "status/"), 302)]
-    assert "There is no file to download: this file is being prepared." in response.content.decode()
+    assert "The file is still being prepared: download it here once it is ready." in response.content.decode()
 
 
 def test_it_lists_batches_being_prepared_and_failed_with_their_state_and_status_page(staff_client, asked, staff):
