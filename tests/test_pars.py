@@ -726,7 +726,7 @@ def test_it_keeps_the_queued_batch_when_the_broker_is_down(staff_client, demo_ac
     assert staff_client.get(response.url).status_code == 200
 
 
-def test_the_sweep_queues_a_stuck_batch_again_and_not_a_fresh_one(asked, staff, django_capture_on_commit_callbacks):
+def test_it_sweeps_a_stuck_batch_into_the_queue_again_and_not_a_fresh_one(asked, staff, django_capture_on_commit_callbacks):
     fresh = LearnerBatchFactory(actor=staff)
     now = timezone.now()
     ReportingBatch.objects.filter(pk=asked.pk).update(queued_at=now - reporting.BATCH_STUCK_AFTER * 1.5)
@@ -742,7 +742,7 @@ def test_the_sweep_queues_a_stuck_batch_again_and_not_a_fresh_one(asked, staff, 
     assert reporting.pars_learner_batches_sweep(now=now) == 0
 
 
-def test_the_sweep_runs_on_celery_beat(settings):
+def test_it_sweeps_on_celery_beat(settings):
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule[tasks.sweep_pars_learner_batches.name] <= reporting.BATCH_STUCK_AFTER.total_seconds() / 2
 
@@ -766,7 +766,7 @@ def test_it_has_no_status_page_for_an_activity_file(staff_client, demo_activity)
     assert staff_client.post(batch_url(batch, "retry/")).status_code == 404
 
 
-def test_the_status_page_and_its_json_run_a_constant_number_of_queries(staff_client, left_out, django_assert_num_queries):
+def test_it_serves_the_status_page_and_its_json_in_a_constant_number_of_queries(staff_client, left_out, django_assert_num_queries):
     small = export_batch(staff_client, left_out, physicians=0)
     pages = {}
     for page in ("status/", "status.json"):
@@ -789,7 +789,7 @@ def export_batch(client, activity, *, physicians):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_recordings_send_no_line_twice(provider, demo_activity, monkeypatch):
+def test_it_sends_no_line_twice_from_simultaneous_recordings(provider, demo_activity, monkeypatch):
     for _ in range(3):
         completion(demo_activity, physician())
     batches = LearnerBatchFactory.create_batch(2, actor=StaffUserFactory())
@@ -813,7 +813,7 @@ def test_simultaneous_recordings_send_no_line_twice(provider, demo_activity, mon
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_leaves_alone_a_batch_a_worker_is_recording(provider):
+def test_it_sweeps_past_a_batch_a_worker_is_recording(provider):
     batch = LearnerBatchFactory(queued_at=timezone.now() - reporting.BATCH_STUCK_AFTER * 2)
     with connections_other() as worker, worker.cursor() as cursor:
         # What a worker recording the batch holds for as long as it records.
