@@ -84,6 +84,19 @@ def processes_stop():
     _started.clear()
 
 
+def process_stop(process):
+    """End one process started by popen, with its process group: SIGTERM, then SIGKILL
+    after 30 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -201,13 +214,8 @@ class Server:
         return children_of(self.process.pid)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process:
+            process_stop(self.process)
         if self.log:
             self.log.unlink(missing_ok=True)
 

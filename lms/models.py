@@ -167,11 +167,21 @@ class StaffPermissions(models.Model):
 class ReportingBatch(models.Model):
     """One file staff exported to a receiving body and recorded as sent: what, for which
     period, by whom, when, in which format, and how many records it added, deleted and
-    left out (by lms.pars.LeftOut reason)."""
+    left out (by lms.pars.LeftOut reason).
+
+    A learner file is asked for first and recorded by a worker (lms.tasks): it is being
+    prepared until the worker records it (ready), finds no row to send (nothing to send,
+    no record), or fails (nothing recorded; staff may try again)."""
 
     class Kind(models.TextChoices):
         PARS_LEARNERS = "pars_learners", "PARS learner completions"
         PARS_ACTIVITIES = "pars_activities", "PARS activities"
+
+    class State(models.TextChoices):
+        PREPARING = "preparing", "Being prepared"
+        READY = "ready", "Ready"
+        EMPTY = "empty", "Nothing to send"
+        FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     period_start = models.DateField()
@@ -185,6 +195,11 @@ class ReportingBatch(models.Model):
     added = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     left_out = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.READY)
+    # When its preparation was last handed to a worker: the sweep queues it again when
+    # that was long ago and no worker holds it.
+    queued_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True, help_text="Why the last preparation failed.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

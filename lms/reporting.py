@@ -7,20 +7,23 @@ record at all, leaves it to be sent (again).
 """
 
 import datetime
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from certificates.models import Certificate, CertificateCredit
 from courses.credit_types import AMA, MOC_REPORTING_DAYS
 from courses.models import Activity, ActivityCredit, Provider
 
-from . import pars
+from . import pars, tasks
 from .models import ReportedRecord, ReportingBatch
 from .reports import count_per_activity
 
@@ -29,6 +32,13 @@ from .reports import count_per_activity
 EXPORT_CHUNK_ROWS = 2000
 LOG_WRITE_ROWS = 1000
 PREVIEW_ROWS = 20
+# A batch's task normally starts within seconds; one queued this long ago and not being
+# recorded (no worker holds its row) is taken as lost and queued again.
+BATCH_STUCK_AFTER = datetime.timedelta(minutes=3)
+# One sweep queues at most this many; the next sweep takes the rest.
+SWEEP_BATCH = 100
+
+log = logging.getLogger(__name__)
 
 Action = ReportedRecord.Action
 
@@ -170,40 +180,118 @@ def pars_learner_preview(*, start, end, include_reported):
     return summary
 
 
-def pars_learner_batch_record(*, actor, start, end, include_reported, table_format):
-    """Build the learner file for the period and record it as sent: a batch, and a record
-    per row. Returns the batch, or None (recording nothing) when no row would go out.
-
-    The provider's row is locked for the length of it, so two exports at once do not both
-    send the same lines: the second waits, then sees the first one's records."""
+def pars_learner_batch_request(*, actor, start, end, include_reported, table_format):
+    """Ask for the learner file of the period: a batch being prepared, its recording
+    queued for a worker once the batch is committed (with no broker, done right then)."""
     with transaction.atomic():
-        provider = Provider.objects.select_for_update().get(pk=Provider.current().pk)
         batch = ReportingBatch.objects.create(
-            kind=ReportingBatch.Kind.PARS_LEARNERS, period_start=start, period_end=end,
-            include_reported=include_reported, table_format=table_format, actor=actor,
+            kind=ReportingBatch.Kind.PARS_LEARNERS, state=ReportingBatch.State.PREPARING,
+            period_start=start, period_end=end, include_reported=include_reported,
+            table_format=table_format, actor=actor,
         )
-        summary = LearnerFileSummary()
-        pending = []
-        for planned in _learner_plan(
-            start=start, end=end, include_reported=include_reported, provider_id=provider.accme_provider_id
-        ):
-            summary.count(planned)
-            if planned.problem:
-                continue
-            pending.append(ReportedRecord(
-                batch=batch, certificate_id=planned.certificate_id,
-                credit_line_id=planned.credit_line_id, action=planned.action, row=planned.row,
-            ))
-            if len(pending) >= LOG_WRITE_ROWS:
-                ReportedRecord.objects.bulk_create(pending)
-                pending = []
-        ReportedRecord.objects.bulk_create(pending)
-        if summary.is_empty:
-            transaction.set_rollback(True)
-            return None
-        batch.added, batch.deleted, batch.left_out = summary.added, summary.deleted, dict(summary.left_out)
-        batch.save(update_fields=["added", "deleted", "left_out"])
+        transaction.on_commit(partial(pars_learner_batch_queue, batch_id=batch.pk))
     return batch
+
+
+def pars_learner_batch_queue(*, batch_id):
+    """Hand a batch's recording to a worker. Called after commit: a broker that is down
+    leaves the batch being prepared, for the sweep to queue again once it answers."""
+    try:
+        tasks.prepare_pars_learner_batch.delay(batch_id)
+    except BrokerUnreachable as exc:
+        log.error("PARS batch %s: could not queue its recording: %s", batch_id, exc)
+
+
+def pars_learner_batch_prepare(*, batch_id):
+    """Record the learner file of a batch being prepared as sent: a record per row, and
+    the counts. Safe to run any number of times, at once too: a batch no longer being
+    prepared is left as it is, and its row lock makes a second delivery wait for the
+    first. Returns the batch.
+
+    When no row would go out the batch ends as nothing to send, with no record. Anything
+    failing rolls back every record, and the batch is marked failed with the reason."""
+    try:
+        with transaction.atomic():
+            batch = ReportingBatch.objects.select_for_update().get(pk=batch_id)
+            if batch.state != ReportingBatch.State.PREPARING:
+                return batch
+            summary = _learner_batch_record(batch)
+            batch.added, batch.deleted, batch.left_out = summary.added, summary.deleted, dict(summary.left_out)
+            batch.state = ReportingBatch.State.EMPTY if summary.is_empty else ReportingBatch.State.READY
+            batch.error = ""
+            batch.save(update_fields=["added", "deleted", "left_out", "state", "error"])
+    except Exception as exc:
+        # Raised again for the worker to log; staff read the reason on the batch's page.
+        ReportingBatch.objects.filter(pk=batch_id, state=ReportingBatch.State.PREPARING).update(
+            state=ReportingBatch.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    return batch
+
+
+def _learner_batch_record(batch):
+    """Write `batch`'s records, in chunks; the summary of what it holds.
+
+    The provider's row is locked for the length of the transaction, so two exports at
+    once do not both send the same lines: the second waits, then sees the first one's
+    records."""
+    provider = Provider.objects.select_for_update().get(pk=Provider.current().pk)
+    summary = LearnerFileSummary()
+    pending = []
+    for planned in _learner_plan(
+        start=batch.period_start, end=batch.period_end, include_reported=batch.include_reported,
+        provider_id=provider.accme_provider_id,
+    ):
+        summary.count(planned)
+        if planned.problem:
+            continue
+        pending.append(ReportedRecord(
+            batch=batch, certificate_id=planned.certificate_id,
+            credit_line_id=planned.credit_line_id, action=planned.action, row=planned.row,
+        ))
+        if len(pending) >= LOG_WRITE_ROWS:
+            ReportedRecord.objects.bulk_create(pending)
+            pending = []
+    ReportedRecord.objects.bulk_create(pending)
+    return summary
+
+
+def pars_learner_batch_retry(*, batch):
+    """Prepare a failed batch again, as it was asked for. False (nothing done) when it is
+    not failed, e.g. a second click already queued it."""
+    with transaction.atomic():
+        retried = ReportingBatch.objects.filter(pk=batch.pk, state=ReportingBatch.State.FAILED).update(
+            state=ReportingBatch.State.PREPARING, error="", queued_at=timezone.now()
+        )
+        if retried:
+            transaction.on_commit(partial(pars_learner_batch_queue, batch_id=batch.pk))
+    return bool(retried)
+
+
+def pars_learner_batches_sweep(*, now=None):
+    """Queue again the batches being prepared whose task was queued more than
+    BATCH_STUCK_AFTER ago and that no worker is recording now (a worker holds the row
+    lock while it records). A lost message (broker down at the enqueue, a worker killed
+    outright) leaves one such; a second delivery of one still queued does nothing.
+    Returns how many were queued."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stuck = list(
+            ReportingBatch.objects.select_for_update(skip_locked=True)
+            .filter(kind=ReportingBatch.Kind.PARS_LEARNERS, state=ReportingBatch.State.PREPARING,
+                    queued_at__lt=now - BATCH_STUCK_AFTER)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        ReportingBatch.objects.filter(pk__in=stuck).update(queued_at=now)
+        for batch_id in stuck:
+            transaction.on_commit(partial(pars_learner_batch_queue, batch_id=batch_id))
+    return len(stuck)
+
+
+def learner_batch_summary(*, batch):
+    """What a recorded batch holds, as the preview counts it."""
+    return LearnerFileSummary(added=batch.added, deleted=batch.deleted, left_out=Counter(batch.left_out))
 
 
 def pars_batch_rows(*, batch):
@@ -212,12 +300,18 @@ def pars_batch_rows(*, batch):
 
 
 def reporting_batches():
-    return ReportingBatch.objects.select_related("actor").order_by("-created_at", "-pk")
+    """The batch history: every file exported or being made; not the learner files that
+    found nothing to send."""
+    return (
+        ReportingBatch.objects.exclude(state=ReportingBatch.State.EMPTY)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def learner_batch(*, pk):
-    """A recorded learner batch, or Http404."""
-    return get_object_or_404(ReportingBatch, pk=pk, kind=ReportingBatch.Kind.PARS_LEARNERS)
+    """A learner batch, whatever its state, or Http404."""
+    return get_object_or_404(ReportingBatch.objects.select_related("actor"), pk=pk, kind=ReportingBatch.Kind.PARS_LEARNERS)
 
 
 # --- The activity file -------------------------------------------------------------------

@@ -368,6 +368,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CERTIFICATE_SWEEP_SECONDS,
         "options": {"expires": CERTIFICATE_SWEEP_SECONDS},
     },
+    # PARS learner files lost on the way to a worker (lms.reporting): stuck only after
+    # minutes, so a sweep a minute is soon enough.
+    "sweep-pars-learner-batches": {
+        "task": "lms.tasks.sweep_pars_learner_batches",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
 }
 # The schedule is one interval, so beat keeps it in memory: no schedule file to share,
 # lock or lose on a read-only disk.
@@ -379,6 +386,7 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("mail"))
 CELERY_TASK_ROUTES = {
     "certificates.tasks.email_certificate_ready": {"queue": "mail"},
     "certificates.tasks.sweep_certificates": {"queue": "mail"},
+    "lms.tasks.sweep_pars_learner_batches": {"queue": "mail"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

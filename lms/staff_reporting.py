@@ -3,11 +3,15 @@ files, the log of what was sent, and the MOC reporting queue.
 
 Reading never records anything: the pages and the preview are GETs, a crawler or a
 prefetch can follow them freely. Only the "Export and record" buttons (POSTs) log a batch.
+The learner file is recorded by a worker (it may hold hundreds of thousands of rows):
+the POST leads to the batch's status page, which offers the download once it is ready.
 """
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -15,6 +19,7 @@ from courses.models import provider_today
 
 from . import pars
 from .exports import table_response
+from .models import ReportingBatch
 from .reporting import (
     learner_batch,
     moc_outcome_record,
@@ -24,8 +29,10 @@ from .reporting import (
     moc_record,
     pars_activity_batch_record,
     pars_activity_file,
+    learner_batch_summary,
     pars_batch_rows,
-    pars_learner_batch_record,
+    pars_learner_batch_request,
+    pars_learner_batch_retry,
     pars_learner_preview,
     reporting_batches,
 )
@@ -33,6 +40,12 @@ from .reporting_forms import ActivityFileForm, LearnerFileForm, MocOutcomeForm, 
 from .roles import reports_required
 
 BATCHES_PER_PAGE = 20
+# Why a learner batch that is not ready has no file: its status page says the rest.
+NO_DOWNLOAD = {
+    ReportingBatch.State.PREPARING: "The file is still being prepared: download it here once it is ready.",
+    ReportingBatch.State.EMPTY: "There was nothing to send for this period, so there is no file to download.",
+    ReportingBatch.State.FAILED: "The file could not be prepared, so there is no file to download.",
+}
 QUEUE_PER_PAGE = 25
 
 
@@ -66,23 +79,57 @@ def pars_files(request):
 @reports_required
 @require_POST
 def pars_learners_export(request):
+    """Ask for the learner file: the batch is recorded by a worker, and its status page
+    says when the file is ready."""
     form = LearnerFileForm(request.POST)
     if not form.is_valid():
         return _pars_page(request, form=form, status=400)
-    options = form.options()
-    batch = pars_learner_batch_record(
-        actor=request.user, table_format=form.cleaned_data["table_format"], **options
+    batch = pars_learner_batch_request(
+        actor=request.user, table_format=form.cleaned_data["table_format"], **form.options()
     )
-    if batch is None:
-        messages.info(request, "Nothing to send for this period: no file was made and nothing was recorded.")
-        return _pars_page(request, form=form, preview=pars_learner_preview(**options))
-    return _learner_file(batch)
+    return redirect("staff:reporting_pars_batch_status", pk=batch.pk)
+
+
+@reports_required
+def pars_batch_status(request, pk):
+    batch = learner_batch(pk=pk)
+    return render(request, "staff/reporting/pars_batch.html", _batch_status_context(batch))
+
+
+@reports_required
+def pars_batch_status_json(request, pk):
+    batch = learner_batch(pk=pk)
+    # The status page swaps this into its live region: no reload, so a screen reader
+    # announces it and the reader's place on the page is kept.
+    html = render_to_string("staff/reporting/_pars_batch_status.html", _batch_status_context(batch), request=request)
+    return JsonResponse({"state": batch.state, "html": html})
+
+
+def _batch_status_context(batch):
+    return {
+        "batch": batch,
+        "summary": learner_batch_summary(batch=batch),
+        "format_label": dict(pars.PARS_FORMATS).get(batch.table_format, batch.table_format),
+    }
+
+
+@reports_required
+@require_POST
+def pars_batch_retry(request, pk):
+    batch = learner_batch(pk=pk)
+    if not pars_learner_batch_retry(batch=batch):
+        messages.info(request, "This file is not failed: it was not prepared again.")
+    return redirect("staff:reporting_pars_batch_status", pk=batch.pk)
 
 
 @reports_required
 def pars_batch_download(request, pk):
     """A recorded learner file again, exactly as it was sent; records nothing."""
-    return _learner_file(learner_batch(pk=pk))
+    batch = learner_batch(pk=pk)
+    if batch.state != ReportingBatch.State.READY:
+        messages.info(request, NO_DOWNLOAD[batch.state])
+        return redirect("staff:reporting_pars_batch_status", pk=batch.pk)
+    return _learner_file(batch)
 
 
 def _learner_file(batch):

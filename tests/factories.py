@@ -36,7 +36,7 @@ from courses.models import (
     ViewingAccommodation,
     provider_today,
 )
-from lms.models import User
+from lms.models import ReportingBatch, User
 from lms.roles import coordinator_group_sync
 from quizzes.models import (
     Attempt,
@@ -425,6 +425,21 @@ def authenticator_app_code(user):
     """The code `user`'s authenticator app shows now."""
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     return totp_code(decrypt(authenticator.data["secret"]))
+
+
+class LearnerBatchFactory(factory.django.DjangoModelFactory):
+    """A PARS learner file of March 2025 (the period the PARS tests export), asked for
+    and waiting for its worker: nothing recorded yet."""
+
+    class Meta:
+        model = ReportingBatch
+
+    kind = ReportingBatch.Kind.PARS_LEARNERS
+    state = ReportingBatch.State.PREPARING
+    period_start = datetime.date(2025, 3, 1)
+    period_end = datetime.date(2025, 3, 31)
+    table_format = "txt"
+    actor = factory.SubFactory(StaffUserFactory)
 
 
 def staff_login(client, user):

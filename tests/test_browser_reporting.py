@@ -1,14 +1,18 @@
 """The reporting pages (issue 17) in Debian's Chromium, with axe, at a desktop width and at
-375 px: the PARS page with a preview and its error state, the MOC queue and an answer."""
+375 px: the PARS page with a preview and its error state, a learner file's status page
+being prepared and ready, the MOC queue and an answer."""
 
 import datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from lms.models import ReportedRecord
+from lms.reporting import pars_learner_batch_prepare
 
-from .browser import assert_accessible, check_page
+from .browser import assert_accessible, check_page, save_screenshot
 from .factories import (
+    LearnerBatchFactory,
     ProviderFactory,
     StaffUserFactory,
     certificate_with_lines,
@@ -69,3 +73,35 @@ def test_recording_a_rejection_is_accessible_with_its_error(open_page, axe, repo
     page.get_by_role("button", name="Record the answer").click()
     assert "Say why the board rejected the record" in page.locator("main").inner_text()
     assert_accessible(axe, page, "staff-moc-answer-error")
+
+
+def test_the_status_page_of_a_learner_file_is_accessible_being_prepared_and_ready(open_page, axe, reported):
+    batch = LearnerBatchFactory(actor=reported, include_reported=True)
+    path = f"/staff/reporting/pars/batches/{batch.pk}/status/"
+    check_page(open_page, axe, name="staff-pars-batch-preparing", path=path, user=reported,
+               expect_text="The file is being prepared")
+    pars_learner_batch_prepare(batch_id=batch.pk)
+    check_page(open_page, axe, name="staff-pars-batch-ready", path=path, user=reported,
+               expect_text="Download the learner file")
+
+
+def test_the_status_page_turns_ready_by_itself_in_its_live_region(open_page, axe, reported):
+    batch = LearnerBatchFactory(actor=reported, include_reported=True)
+    page = open_page("desktop", reported)
+    page.goto(f"/staff/reporting/pars/batches/{batch.pk}/status/")
+    region = page.locator("main [role=status]")
+    expect(region).to_have_attribute("aria-live", "polite")
+    expect(region).to_contain_text("The file is being prepared")
+    # A reload would lose the marker.
+    page.evaluate("window.__marker = 1")
+
+    prepared = pars_learner_batch_prepare(batch_id=batch.pk)
+
+    download = region.get_by_role("link", name="Download the learner file")
+    expect(download).to_be_visible(timeout=10_000)
+    expect(download).to_have_attribute("href", f"/staff/reporting/pars/batches/{batch.pk}/")
+    expect(region).to_contain_text(f"Rows adding a record: {prepared.added}")
+    expect(region).not_to_contain_text("being prepared")
+    assert page.evaluate("window.__marker") == 1
+    save_screenshot(page, "staff-pars-batch-ready-in-place")
+    assert_accessible(axe, page, "staff-pars-batch-ready-in-place")

@@ -135,7 +135,7 @@ def test_it_polls_while_the_certificate_is_being_prepared(activity, client):
     client.force_login(certificate.user)
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "being prepared" in html
-    assert "certificate-status.js" in html
+    assert "live-status.js" in html
     status = client.get(f"/certificates/{certificate.number}/status/").json()
     assert (status["state"], status["ready"]) == ("pending", False)
     assert "being prepared" in status["html"]
@@ -144,7 +144,7 @@ def test_it_polls_while_the_certificate_is_being_prepared(activity, client):
     html = client.get(f"/certificates/{certificate.number}/").content.decode()
     assert "Download certificate" in html
     assert "being prepared" not in html
-    assert "certificate-status.js" not in html
+    assert "live-status.js" not in html
     status = client.get(f"/certificates/{certificate.number}/status/").json()
     assert (status["state"], status["ready"]) == ("issued", True)
     assert f'href="/certificates/{certificate.number}/pdf/"' in status["html"]

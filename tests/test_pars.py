@@ -5,6 +5,7 @@ lms/pars.py, column by column, as XLSX and tab-delimited text; the log of what w
 import csv
 import datetime
 import io
+import time
 import tracemalloc
 from decimal import Decimal
 
@@ -13,15 +14,19 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from certificates.models import Certificate, CertificateCredit
 from courses.models import Activity, Provider
-from lms import pars, reporting
+from lms import pars, reporting, tasks
 from lms.models import ReportedRecord, ReportingBatch, User
 
+from .concurrency import in_threads
 from .factories import (
     CommercialSupportFactory,
+    LearnerBatchFactory,
     ProviderFactory,
     StaffUserFactory,
     certificate_for,
@@ -33,6 +38,7 @@ from .factories import (
     reporting_physician as physician,
     staff_login,
 )
+from .processes import connections_other
 
 pytestmark = pytest.mark.django_db
 
@@ -79,11 +85,26 @@ def demo_activity(provider):
     return activity
 
 
+def batch_url(batch, page=""):
+    return f"/staff/reporting/pars/batches/{batch.pk}/{page}"
+
+
 def export(client, period=MARCH, *, table_format="txt", include_reported=False):
+    """Ask for the learner file as "Export and record" does, its recording run at commit
+    as an eager worker runs it, and follow on: the batch's status page, and the download
+    it offers once the file is ready. A refused POST is answered as it is."""
     data = {**period, "table_format": table_format}
     if include_reported:
         data["include_reported"] = "on"
-    return client.post(LEARNERS, data)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(LEARNERS, data)
+    if response.status_code != 302:
+        return response
+    batch = ReportingBatch.objects.latest("pk")
+    assert response.url == batch_url(batch, "status/")
+    if batch.state != ReportingBatch.State.READY:
+        return client.get(response.url)
+    return client.get(batch_url(batch))
 
 
 def tsv_rows(response):
@@ -163,7 +184,8 @@ def test_it_does_not_send_a_record_twice(staff_client, demo_activity):
 
     assert response.status_code == 200
     assert "Nothing to send for this period" in response.content.decode()
-    assert ReportingBatch.objects.count() == 1
+    assert ReportingBatch.objects.filter(state=ReportingBatch.State.READY).count() == 1
+    assert ReportedRecord.objects.count() == 2
 
 
 def test_it_sends_records_again_when_staff_include_those_already_reported(staff_client, demo_activity):
@@ -198,7 +220,7 @@ def test_it_deletes_a_certificate_revoked_after_it_was_sent_once(staff_client, d
     assert [row[:pars.ACTION_COLUMN] for row in deleted] == [row[:pars.ACTION_COLUMN] for row in added]
     assert ReportingBatch.objects.latest("pk").deleted == 2
     assert export(staff_client, APRIL).status_code == 200
-    assert ReportingBatch.objects.count() == 2
+    assert ReportingBatch.objects.filter(state=ReportingBatch.State.READY).count() == 2
 
 
 def test_it_never_sends_a_revoked_certificate_that_was_not_sent(staff_client, demo_activity):
@@ -301,7 +323,7 @@ def test_it_downloads_a_recorded_file_again_as_it_was_sent(staff_client, demo_ac
     User.objects.filter(pk=user.pk).update(family_name="Renamed")
     batch = ReportingBatch.objects.get()
 
-    again = xlsx_rows(staff_client.get(f"/staff/reporting/pars/batches/{batch.pk}/"))
+    again = xlsx_rows(staff_client.get(batch_url(batch)))
 
     assert again == sent
     assert ReportingBatch.objects.count() == 1
@@ -448,12 +470,15 @@ def test_it_refuses_a_year_to_come_with_400(staff_client, today):
 # --- Who may do it -----------------------------------------------------------------------------
 
 
-def attempts(client, batch_pk):
+def attempts(client, batch):
     return [
         client.get(PAGE, MARCH),
         client.post(LEARNERS, {**MARCH, "table_format": "txt"}),
         client.post(ACTIVITIES, {"activity-year": 2025, "activity-table_format": "txt"}),
-        client.get(f"/staff/reporting/pars/batches/{batch_pk}/"),
+        client.get(batch_url(batch)),
+        client.get(batch_url(batch, "status/")),
+        client.get(batch_url(batch, "status.json")),
+        client.post(batch_url(batch, "retry/")),
         client.get("/staff/pars.csv", MARCH),
     ]
 
@@ -468,7 +493,7 @@ def recorded_batch(staff_client, demo_activity):
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client, recorded_batch):
-    for response in attempts(client, recorded_batch.pk):
+    for response in attempts(client, recorded_batch):
         assert response.status_code == 302
         assert response.url.startswith("/accounts/login/")
     assert ReportingBatch.objects.count() == 1
@@ -476,13 +501,13 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, recorded_batch):
 
 def test_it_answers_404_to_learners_and_records_nothing(client, recorded_batch):
     client.force_login(physician())
-    assert [response.status_code for response in attempts(client, recorded_batch.pk)] == [404] * 5
+    assert [response.status_code for response in attempts(client, recorded_batch)] == [404] * 8
     assert ReportingBatch.objects.count() == 1
 
 
 def test_it_forbids_staff_without_the_coordinator_role(client, recorded_batch):
     staff_login(client, StaffUserFactory(coordinator=False))
-    assert [response.status_code for response in attempts(client, recorded_batch.pk)] == [403] * 5
+    assert [response.status_code for response in attempts(client, recorded_batch)] == [403] * 8
     assert ReportingBatch.objects.count() == 1
 
 
@@ -535,3 +560,272 @@ def test_it_records_and_streams_the_learner_file_in_bounded_memory(staff_client,
     assert ReportedRecord.objects.count() == few + many
     # Five times the rows: held in memory, the peak would be five times as high.
     assert many_peak < few_peak * 1.5, (few_peak, many_peak)
+
+
+# --- Prepared by a worker: the batch's states, its status page and the sweep -------------------
+
+
+def ask(client, period=MARCH, **data):
+    """The "Export and record" POST alone: the test's transaction never commits, so the
+    recording it queues at commit does not run."""
+    return client.post(LEARNERS, {**period, "table_format": "txt", **data})
+
+
+@pytest.fixture
+def asked(staff_client, demo_activity):
+    """A learner file asked for and still being prepared, with two rows to send."""
+    completion(demo_activity, physician())
+    ask(staff_client, include_reported="on")
+    return ReportingBatch.objects.get()
+
+
+def test_it_answers_the_export_with_the_status_page_of_a_batch_being_prepared(staff_client, asked):
+    response = staff_client.get(batch_url(asked, "status/"))
+
+    assert (asked.state, asked.include_reported, asked.table_format) == (ReportingBatch.State.PREPARING, True, "txt")
+    assert not ReportedRecord.objects.exists()
+    page = response.content.decode()
+    assert "The file is being prepared" in page
+    assert "March 1, 2025 to March 31, 2025" in page and "Tab-delimited text" in page and "Sent again" in page
+    assert f'href="{batch_url(asked, "status/")}">Refresh</a>' in page
+    assert f'data-live-status="{batch_url(asked, "status.json")}"' in page and "js/live-status.js" in page
+    assert "Download the learner file" not in page
+
+
+def test_it_queues_the_recording_once_the_batch_is_committed(staff_client, demo_activity, django_capture_on_commit_callbacks):
+    completion(demo_activity, physician())
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = ask(staff_client)
+    batch = ReportingBatch.objects.get()
+    assert response.url == batch_url(batch, "status/")
+    assert (batch.state, len(callbacks)) == (ReportingBatch.State.PREPARING, 1)
+    callbacks[0]()
+
+    batch.refresh_from_db()
+    assert (batch.state, batch.added, batch.records.count()) == (ReportingBatch.State.READY, 2, 2)
+
+
+def test_it_shows_the_summary_and_the_download_once_ready(staff_client, left_out):
+    export(staff_client)
+    batch = ReportingBatch.objects.get()
+
+    page = staff_client.get(batch_url(batch, "status/")).content.decode()
+
+    assert "The file is ready" in page
+    assert "Rows adding a record: <strong>3</strong>" in page and "Left out: <strong>5</strong>" in page
+    assert "The activity has no ACCME activity ID yet" in page
+    assert f'href="{batch_url(batch)}">Download the learner file</a>' in page
+    assert "data-live-status" not in page and "live-status.js" not in page
+
+
+def test_it_records_once_when_the_task_runs_twice(asked):
+    first = reporting.pars_learner_batch_prepare(batch_id=asked.pk)
+    rows = list(reporting.pars_batch_rows(batch=first))
+
+    again = reporting.pars_learner_batch_prepare(batch_id=asked.pk)
+
+    assert again.state == first.state == ReportingBatch.State.READY
+    assert ReportedRecord.objects.count() == len(rows) == 2
+    assert list(reporting.pars_batch_rows(batch=again)) == rows
+
+
+def test_it_ends_as_nothing_to_send_recording_nothing_and_out_of_the_history(staff_client, demo_activity):
+    completion(demo_activity, physician(), state=Certificate.State.REVOKED)
+    completion(demo_activity, physician(birth_month=None, birth_day=None), moc=False)
+
+    page = export(staff_client).content.decode()
+
+    batch = ReportingBatch.objects.get()
+    assert (batch.state, batch.added, batch.left_out) == (ReportingBatch.State.EMPTY, 0, {"no_birth_date": 1})
+    assert "Nothing to send for this period: no file was made and nothing was recorded." in page
+    assert "Download the learner file" not in page
+    download = staff_client.get(batch_url(batch), follow=True)
+    assert download.redirect_chain == [(batch_url(batch, "status/"), 302)]
+    assert "There was nothing to send for this period, so there is no file to download." in download.content.decode()
+    assert not ReportedRecord.objects.exists()
+    history = staff_client.get(PAGE)
+    assert list(history.context["batches"].object_list) == []
+    assert "No file exported yet." in history.content.decode()
+
+
+def test_it_marks_a_failure_failed_with_its_reason_and_records_nothing(asked, monkeypatch):
+    monkeypatch.setattr(reporting, "LOG_WRITE_ROWS", 1)
+    learner_row = pars.learner_row
+    rows = []
+
+    def second_row_fails(line):
+        rows.append(line)
+        if len(rows) == 2:
+            raise ValueError("the second row broke")
+        return learner_row(line)
+
+    monkeypatch.setattr(pars, "learner_row", second_row_fails)
+
+    with pytest.raises(ValueError):
+        reporting.pars_learner_batch_prepare(batch_id=asked.pk)
+
+    asked.refresh_from_db()
+    assert (asked.state, asked.error) == (ReportingBatch.State.FAILED, "ValueError: the second row broke")
+    assert not ReportedRecord.objects.exists()
+
+
+def test_it_offers_to_try_a_failed_batch_again(staff_client, asked):
+    ReportingBatch.objects.filter(pk=asked.pk).update(state=ReportingBatch.State.FAILED, error="OperationalError: gone")
+
+    page = staff_client.get(batch_url(asked, "status/")).content.decode()
+    assert "The file could not be prepared, and nothing was recorded as sent" in page and "OperationalError: gone" in page
+    assert f'action="{batch_url(asked, "retry/")}"' in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = staff_client.post(batch_url(asked, "retry/"))
+
+    assert response.url == batch_url(asked, "status/")
+    asked.refresh_from_db()
+    assert (asked.state, asked.error, asked.records.count()) == (ReportingBatch.State.READY, "", 2)
+
+
+def test_it_tries_again_only_a_failed_batch(staff_client, asked):
+    response = staff_client.post(batch_url(asked, "retry/"), follow=True)
+
+    assert "This file is not failed: it was not prepared again." in response.content.decode()
+    asked.refresh_from_db()
+    assert asked.state == ReportingBatch.State.PREPARING
+
+
+def test_it_says_a_batch_being_prepared_has_no_file_yet_instead_of_serving_one(staff_client, asked):
+    response = staff_client.get(batch_url(asked), follow=True)
+
+    assert response.redirect_chain == [(batch_url(asked, "status/"), 302)]
+    assert "The file is still being prepared: download it here once it is ready." in response.content.decode()
+
+
+def test_it_lists_batches_being_prepared_and_failed_with_their_state_and_status_page(staff_client, asked, staff):
+    failed = LearnerBatchFactory(state=ReportingBatch.State.FAILED, actor=staff)
+
+    page = staff_client.get(PAGE).content.decode()
+
+    for batch, state in ((asked, "Being prepared"), (failed, "Failed")):
+        assert f'<a href="{batch_url(batch, "status/")}">PARS learner completions</a>' in page
+        assert f"<strong>{state}</strong>" in page
+
+
+def test_it_keeps_the_queued_batch_when_the_broker_is_down(staff_client, demo_activity, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.prepare_pars_learner_batch, "delay", broker_down)
+    completion(demo_activity, physician())
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = ask(staff_client)
+
+    batch = ReportingBatch.objects.get()
+    assert (response.status_code, batch.state) == (302, ReportingBatch.State.PREPARING)
+    assert staff_client.get(response.url).status_code == 200
+
+
+def test_it_sweeps_a_stuck_batch_into_the_queue_again_and_not_a_fresh_one(asked, staff, django_capture_on_commit_callbacks):
+    fresh = LearnerBatchFactory(actor=staff)
+    now = timezone.now()
+    ReportingBatch.objects.filter(pk=asked.pk).update(queued_at=now - reporting.BATCH_STUCK_AFTER * 1.5)
+    ReportingBatch.objects.filter(pk=fresh.pk).update(queued_at=now - reporting.BATCH_STUCK_AFTER / 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = reporting.pars_learner_batches_sweep(now=now)
+
+    assert swept == 1
+    asked.refresh_from_db(), fresh.refresh_from_db()
+    assert (asked.state, asked.queued_at, asked.records.count()) == (ReportingBatch.State.READY, now, 2)
+    assert fresh.state == ReportingBatch.State.PREPARING
+    assert reporting.pars_learner_batches_sweep(now=now) == 0
+
+
+def test_it_sweeps_on_celery_beat(settings):
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule[tasks.sweep_pars_learner_batches.name] <= reporting.BATCH_STUCK_AFTER.total_seconds() / 2
+
+
+def test_it_answers_the_status_of_another_staff_members_batch(client, asked):
+    staff_login(client, StaffUserFactory())
+
+    status = client.get(batch_url(asked, "status.json")).json()
+
+    assert status["state"] == "preparing" and "being prepared" in status["html"]
+    reporting.pars_learner_batch_prepare(batch_id=asked.pk)
+    status = client.get(batch_url(asked, "status.json")).json()
+    assert status["state"] == "ready" and f'href="{batch_url(asked)}"' in status["html"]
+
+
+def test_it_has_no_status_page_for_an_activity_file(staff_client, demo_activity):
+    export_activities(staff_client)
+    batch = ReportingBatch.objects.get()
+    for page in ("", "status/", "status.json"):
+        assert staff_client.get(batch_url(batch, page)).status_code == 404
+    assert staff_client.post(batch_url(batch, "retry/")).status_code == 404
+
+
+def test_it_serves_the_status_page_and_its_json_in_a_constant_number_of_queries(staff_client, left_out, django_assert_num_queries):
+    small = export_batch(staff_client, left_out, physicians=0)
+    pages = {}
+    for page in ("status/", "status.json"):
+        with CaptureQueriesContext(connection) as queries:
+            staff_client.get(batch_url(small, page))
+        pages[page] = len(queries)
+    large = export_batch(staff_client, left_out, physicians=30)
+    assert large.added > small.added
+
+    for page, count in pages.items():
+        with django_assert_num_queries(count):
+            staff_client.get(batch_url(large, page))
+
+
+def export_batch(client, activity, *, physicians):
+    for _ in range(physicians):
+        completion(activity, physician())
+    export(client, include_reported=True)
+    return ReportingBatch.objects.latest("pk")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_no_line_twice_from_simultaneous_recordings(provider, demo_activity, monkeypatch):
+    for _ in range(3):
+        completion(demo_activity, physician())
+    batches = LearnerBatchFactory.create_batch(2, actor=StaffUserFactory())
+    plan = reporting._learner_plan
+
+    def slow_plan(**options):
+        # Holding the locks a moment, so that the other recordings arrive while they are held.
+        time.sleep(0.3)
+        yield from plan(**options)
+
+    monkeypatch.setattr(reporting, "_learner_plan", slow_plan)
+    # Each batch delivered twice at once, as a redelivery while it runs would be.
+    deliveries = [batch.pk for batch in batches for _ in range(2)]
+    results = in_threads(4, lambda: reporting.pars_learner_batch_prepare(batch_id=deliveries.pop()))
+
+    assert not [result for result in results if isinstance(result, Exception)]
+    states = sorted(ReportingBatch.objects.values_list("state", flat=True))
+    assert states == [ReportingBatch.State.EMPTY, ReportingBatch.State.READY]
+    lines = list(ReportedRecord.objects.values_list("credit_line", flat=True))
+    assert len(lines) == len(set(lines)) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sweeps_past_a_batch_a_worker_is_recording(provider):
+    batch = LearnerBatchFactory(queued_at=timezone.now() - reporting.BATCH_STUCK_AFTER * 2)
+    with connections_other() as worker, worker.cursor() as cursor:
+        # What a worker recording the batch holds for as long as it records.
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT id FROM lms_reportingbatch WHERE id = %s FOR UPDATE", [batch.pk])
+        with connection.cursor() as ours:
+            # A sweep that waited for the lock would fail here rather than hang the test.
+            ours.execute("SET lock_timeout = '2s'")
+            try:
+                assert reporting.pars_learner_batches_sweep() == 0
+            finally:
+                ours.execute("RESET lock_timeout")
+        cursor.execute("ROLLBACK")
+
+    assert reporting.pars_learner_batches_sweep() == 1

@@ -1,6 +1,5 @@
 import datetime
 import re
-import threading
 from decimal import Decimal
 
 import pytest
@@ -20,6 +19,7 @@ from quizzes.rules import (
 )
 from quizzes.services import AttemptClosed, AttemptRefused, attempt_open, attempt_submit
 
+from .concurrency import in_threads
 from .conftest import NEW_YORK
 from .factories import (
     ActivityFactory,
@@ -620,28 +620,6 @@ def test_it_ignores_answers_to_questions_outside_the_attempt(activity, learner):
 
 
 # --- Concurrency on PostgreSQL -------------------------------------------------------------------
-
-
-def in_threads(count, work):
-    """Run `work` in `count` threads released together; each closes its own connection."""
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(work())
-        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-            results.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
