@@ -1,7 +1,8 @@
 from decimal import Decimal
 from itertools import groupby
 
-from django.db.models import BooleanField, DateTimeField, Exists, OuterRef, Prefetch, Q, Subquery, Value
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
 from django.utils.formats import date_format
 
@@ -104,24 +105,38 @@ class LearnerState:
     LABELS = {NOT_STARTED: "Not started", IN_PROGRESS: "In progress", COMPLETED: "Completed"}
 
 
+def _learner_marks_sql(count):
+    participation, saved = Participation._meta.db_table, SavedActivity._meta.db_table
+    places = ", ".join(["%s"] * count)
+    return (
+        f"SELECT activity_id, completed_at IS NOT NULL, FALSE FROM {participation} "
+        f"WHERE user_id = %s AND activity_id IN ({places}) "
+        f"UNION ALL SELECT activity_id, FALSE, TRUE FROM {saved} "
+        f"WHERE user_id = %s AND activity_id IN ({places})"
+    )
+
+
 def learner_marks_of(*, user, activity_ids):
     """`user`'s own marks on each of `activity_ids`: {id: (LearnerState, saved)}, in one
-    query. Anyone not signed in has none."""
+    query. Anyone not signed in has none.
+
+    Written in SQL: a signed-in catalog page asks it for its 20 cards on every load, and
+    composing it with the ORM (a union of two reads) cost more than running it."""
     if not user.is_authenticated:
         return {}
-    started = Participation.objects.filter(user=user, activity_id__in=activity_ids).values_list(
-        "activity_id", "completed_at", Value(False, output_field=BooleanField())
-    )
-    saved = SavedActivity.objects.filter(user=user, activity_id__in=activity_ids).order_by().values_list(
-        "activity_id", Value(None, output_field=DateTimeField()), Value(True, output_field=BooleanField())
-    )
     marks = {pk: (LearnerState.NOT_STARTED, False) for pk in activity_ids}
-    for pk, completed_at, is_saved in started.union(saved, all=True):
+    if not activity_ids:
+        return marks
+    ids = list(activity_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_learner_marks_sql(len(ids)), [user.pk, *ids, user.pk, *ids])
+        rows = cursor.fetchall()
+    for pk, completed, is_saved in rows:
         state, was_saved = marks[pk]
         if is_saved:
             marks[pk] = (state, True)
         else:
-            marks[pk] = (LearnerState.IN_PROGRESS if completed_at is None else LearnerState.COMPLETED, was_saved)
+            marks[pk] = (LearnerState.COMPLETED if completed else LearnerState.IN_PROGRESS, was_saved)
     return marks
 
 

@@ -2,6 +2,9 @@
 the database instead of answering 500 (the certificate path's own recovery is in
 tests/test_faults.py, which stops a real Redis)."""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.test import override_settings
 
@@ -53,3 +56,15 @@ def test_it_logs_a_learner_in_while_redis_is_down(client, provider, redis_down):
 
     assert response.status_code == 302
     assert client.get("/me/transcript/").status_code == 200
+
+
+def test_it_shares_one_redis_client_between_calls_and_threads():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs REDIS_URL (make test sets it)")
+    cache = TolerantRedisCache(url, {"KEY_PREFIX": "shared-client-test"})
+    cache.set("page", "html", 30)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda _: cache.get("page"), range(8))) == ["html"] * 8
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    cache.delete("page")

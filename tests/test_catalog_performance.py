@@ -213,6 +213,25 @@ def test_it_shows_a_revoked_certificate_as_revoked_though_its_page_was_cached(cl
 # --- nothing of one visitor reaches another ----------------------------------------------
 
 
+def test_it_marks_each_card_not_started_in_progress_completed_and_saved_in_one_query(django_assert_num_queries):
+    learner, other = UserFactory(), UserFactory()
+    untouched, started, completed, saved_only = (ActivityFactory() for _ in range(4))
+    ParticipationFactory(user=learner, activity=started)
+    ParticipationFactory(user=learner, activity=completed, completed_at=datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC))
+    SavedActivityFactory(user=learner, activity=completed)
+    SavedActivityFactory(user=learner, activity=saved_only)
+    ParticipationFactory(user=other, activity=untouched, completed_at=datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC))
+    ids = [untouched.pk, started.pk, completed.pk, saved_only.pk]
+    with django_assert_num_queries(1):
+        marks = selectors.learner_marks_of(user=learner, activity_ids=ids)
+    assert marks == {
+        untouched.pk: ("not_started", False),
+        started.pk: ("in_progress", False),
+        completed.pk: ("completed", True),
+        saved_only.pk: ("not_started", True),
+    }
+
+
 def test_it_keeps_each_learners_marks_their_own_on_the_cached_catalog(client, provider):
     saved = ActivityFactory(title="Saved talk")
     started = ActivityFactory(title="Started talk")
