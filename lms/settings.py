@@ -327,6 +327,12 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
+# Celery's Django fixup closes every database connection before and after each task
+# unless this is set: each certificate then paid for a new PostgreSQL connection (and a
+# new server process), about as much as the rest of its bookkeeping. With it set, a
+# worker keeps its connection as a web process does: lms.celery applies CONN_MAX_AGE and
+# the health check before each task, and Celery still starts afresh every this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A few messages in hand keep a worker rendering instead of waiting on Redis between
 # certificates (measured by bench/certificates.py); with late acks, a dead worker's

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from certificates.models import Certificate
 from certificates.services import certificate_claim
@@ -78,4 +79,44 @@ def test_it_issues_exactly_once_after_the_worker_is_killed_mid_task(workers, pro
     )
     wait_for_state(certificate, Certificate.State.ISSUED, timeout=90)
     assert Certificate.objects.filter(user=learner, activity=activity).count() == 1
+    assert certificate.events.filter(action="issued").count() == 1
+
+
+def worker_backends():
+    """The database server processes of connections other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def claimed_and_mailed(activity):
+    certificate = certificate_claim(
+        user=learner_ready_to_claim(activity=activity), activity=activity, credits="1", attested=True
+    )
+    wait_for_state(certificate, Certificate.State.ISSUED)
+    wait_until(
+        lambda: Certificate.objects.filter(pk=certificate.pk, emailed_at__isnull=False).exists(),
+        what="the certificate e-mail to be recorded",
+    )
+    return certificate
+
+
+def test_it_keeps_its_database_connection_from_one_task_to_the_next(workers, worker, provider):
+    activity = complete_activity()
+    claimed_and_mailed(activity)
+    before = worker_backends()
+    for _ in range(3):
+        claimed_and_mailed(activity)
+    assert before and worker_backends() == before
+
+
+def test_it_renders_on_after_its_database_connection_was_cut(workers, worker, provider):
+    activity = complete_activity()
+    claimed_and_mailed(activity)
+    for pid in worker_backends():
+        scalar(f"SELECT pg_terminate_backend({pid})")
+    certificate = claimed_and_mailed(activity)
     assert certificate.events.filter(action="issued").count() == 1
