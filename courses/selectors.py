@@ -288,17 +288,23 @@ def activity_assessment_locked(*, activity):
     return locked_activity_title(activities=Activity.objects.filter(pk=activity.pk)) is not None
 
 
+# Every claim page and claim reads both: compiled once.
+_BUILT_IN_CREDIT_TYPES = PreparedQuery(CreditType, lambda: CreditType.objects.filter(code__in=[AMA, PARTICIPATION]))
+_ACTIVITY_CREDITS = PreparedQuery(
+    ActivityCredit,
+    lambda *, activity_id: ActivityCredit.objects.filter(activity_id=activity_id).select_related("credit_type"),
+    activity_id=-(2**62) + 97,
+)
+
+
 def activity_credit_offers(*, activity):
     """Every credit type `activity` offers (courses.rules.credit_offers), in two queries."""
-    types = {
-        credit_type.code: credit_type
-        for credit_type in CreditType.objects.filter(code__in=[AMA, PARTICIPATION])
-    }
+    types = {credit_type.code: credit_type for credit_type in _BUILT_IN_CREDIT_TYPES.list()}
     return credit_offers(
         credits=activity.credits,
         ama=types[AMA],
         participation=types[PARTICIPATION],
-        rows=ActivityCredit.objects.filter(activity=activity).select_related("credit_type"),
+        rows=_ACTIVITY_CREDITS.list(activity_id=activity.pk),
     )
 
 
