@@ -85,7 +85,8 @@ class ChoiceCheckboxes(_ChoiceIds, forms.CheckboxSelectMultiple):
 class AttemptForm(forms.Form):
     """Which attempt a post-test page hands in: read first, as its questions make the rest."""
 
-    attempt = forms.IntegerField(widget=forms.HiddenInput)
+    # An attempt's id is a positive 64-bit integer: anything else names no attempt.
+    attempt = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
 
 
 class PostTestForm(AttemptForm):
