@@ -101,14 +101,13 @@ def learner_attempt(*, pk, user, posttest):
     return attempt
 
 
-def _graded(*, user_id, posttest_id):
-    return Attempt.objects.filter(user_id=user_id, posttest_id=posttest_id, submitted_at__isnull=False)
-
-
 _GRADED_TOTALS = {"count": Count("pk"), "passed": Count("pk", filter=Q(passed=True)), "last": Max("submitted_at")}
+# Every hand-in asks it: compiled once.
 _GRADED_BESIDES = PreparedQuery(
     Attempt,
-    lambda *, user_id, posttest_id, besides_id: _graded(user_id=user_id, posttest_id=posttest_id)
+    lambda *, user_id, posttest_id, besides_id: Attempt.objects.filter(
+        user_id=user_id, posttest_id=posttest_id, submitted_at__isnull=False
+    )
     .exclude(pk=besides_id)
     .order_by()
     .values("posttest_id")
@@ -124,12 +123,9 @@ def attempt_refusal_of(*, user, posttest, at=None, besides=None):
     """posttest_standing(...).refusal from an aggregate of the learner's graded attempts
     rather than the attempts themselves: one small query however many they took.
     `besides` is an attempt left out of the count: the one being graded."""
-    if besides is not None:
-        # Every hand-in asks this: compiled once.
-        found = _GRADED_BESIDES.rows(user_id=user.pk, posttest_id=posttest.pk, besides_id=besides.pk)
-        graded = dict(zip(_GRADED_TOTALS, found[0])) if found else {"count": 0, "passed": 0, "last": None}
-    else:
-        graded = _graded(user_id=user.pk, posttest_id=posttest.pk).aggregate(**_GRADED_TOTALS)
+    # No attempt has id 0: without `besides`, none is left out.
+    found = _GRADED_BESIDES.rows(user_id=user.pk, posttest_id=posttest.pk, besides_id=besides.pk if besides else 0)
+    graded = dict(zip(_GRADED_TOTALS, found[0])) if found else {"count": 0, "passed": 0, "last": None}
     return attempt_refusal(
         posttest=posttest,
         graded_count=graded["count"],
