@@ -162,6 +162,14 @@ except Exception as exc:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL plans a query anew each time it is sent as text: for a page's short reads
+# planning cost more than running them (the watch page's step read: 0.7 ms to plan,
+# 0.1 ms to run). With server-side binding, psycopg prepares a statement a connection has
+# run 5 times and PostgreSQL reuses its plan. Off behind a pooler that cannot keep
+# prepared statements (PgBouncer in transaction mode before 1.21).
+_prepared_statements = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _prepared_statements:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "lms.User"

@@ -19,6 +19,7 @@ CONFIG_VARIABLES = (
     "SECURE_HSTS_SECONDS", "STATIC_ROOT", "DJANGO_ALLOW_ASYNC_UNSAFE", "SITE_URL",
     "DEFAULT_FROM_EMAIL", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "AWS_S3_REGION_NAME",
     "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_QUERYSTRING_EXPIRE",
+    "DATABASE_PREPARED_STATEMENTS",
 )
 PRINT_SETTINGS = """
 import json, django
@@ -27,7 +28,7 @@ from django.conf import settings as s
 db = s.DATABASES["default"]
 print(json.dumps({
     "ENGINE": db["ENGINE"], "NAME": str(db["NAME"]), "HOST": db.get("HOST"),
-    "CONN_MAX_AGE": db["CONN_MAX_AGE"], "DEBUG": s.DEBUG, "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
+    "CONN_MAX_AGE": db["CONN_MAX_AGE"], "OPTIONS": db.get("OPTIONS", {}), "DEBUG": s.DEBUG, "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
     "CELERY_TASK_ALWAYS_EAGER": s.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL, "EMAIL_BACKEND": s.EMAIL_BACKEND,
     "MEDIA_ROOT": str(s.MEDIA_ROOT), "STORAGE": s.STORAGES["default"]["BACKEND"],
@@ -97,6 +98,48 @@ def test_it_reads_database_redis_and_media_from_the_environment(tmp_path):
     assert values["MEDIA_ROOT"] == str(tmp_path / "media")
 
 
+def test_it_prepares_repeated_statements_on_postgresql_only():
+    postgresql = "postgres://cme:secret@db.example.org:5433/cme"
+
+    assert printed_settings(DATABASE_URL=postgresql)["OPTIONS"] == {
+        "server_side_binding": True, "prepare_threshold": 5}
+    assert printed_settings(DATABASE_URL=postgresql, DATABASE_PREPARED_STATEMENTS="off")["OPTIONS"] == {}
+    assert printed_settings()["OPTIONS"] == {}
+
+
+@pytest.mark.django_db
+def test_it_lets_postgresql_plan_a_repeated_query_once(provider):
+    from django.db import connection
+
+    from courses.models import Provider
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for _ in range(6):
+        assert Provider.objects.filter(pk=provider.pk).exists()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "courses_provider" WHERE "courses_provider"."id" = $%'],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db
+def test_it_runs_a_statement_with_more_values_than_postgresql_binds(provider):
+    from django.db import connection
+
+    from courses.models import Provider
+    from lms.database import MAX_BOUND_VALUES
+
+    ids = [provider.pk, *range(-MAX_BOUND_VALUES - 10, 0)]
+
+    assert list(Provider.objects.filter(pk__in=ids).values_list("pk", flat=True)) == [provider.pk]
+    if connection.vendor == "postgresql":
+        assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+
+
 def test_it_refuses_production_without_a_secret_key(tmp_path):
     result = run(
         ["-c", START_UP], DJANGO_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -122,6 +165,7 @@ def test_it_refuses_production_without_allowed_hosts(tmp_path):
     [
         ("DEBUG", "maybe"),
         ("CONN_MAX_AGE", "abc"),
+        ("DATABASE_PREPARED_STATEMENTS", "sometimes"),
         ("DJANGO_ENV", "staging"),
         ("DATABASE_URL", "mongodb://db.example.org/cme"),
         ("REDIS_URL", "localhost:6379"),
