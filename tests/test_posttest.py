@@ -132,6 +132,16 @@ def test_it_shows_explanations_after_passing(started, client, learner):
     assert "Claim your credit" in html
 
 
+def test_it_sends_the_learner_back_to_the_post_test_page_after_handing_in_once_or_twice(started, client):
+    page = client.get(f"/activities/{started.slug}/posttest/")
+    form = {"attempt": page.context["attempt"].pk, **form_answers(page, right)}
+    for _ in range(2):
+        response = client.post(f"/activities/{started.slug}/posttest/", form)
+        assert response.status_code == 302
+        assert response.url == f"/activities/{started.slug}/posttest/"
+    assert "Your result: 100% — passed" in client.get(response.url).content.decode()
+
+
 def test_it_asks_again_when_an_answer_is_missing_and_grades_nothing(started, client):
     page = client.get(f"/activities/{started.slug}/posttest/")
     first = page.context["questions"][0]["question"]

@@ -63,9 +63,9 @@ def hand_in(client, activity, user, attempt):
 
 # The provider, the session's user, the participation with its activity, recording and
 # post-test, the attempt, its questions joined to their choices; then, between the
-# transaction's two statements, the graded attempt, the count of the learner's others and
-# the answers with their choices.
-HAND_IN_QUERIES = 11
+# transaction's two statements, the graded attempt with its answers and their choices (one
+# statement) and the count of the learner's others.
+HAND_IN_QUERIES = 9
 
 
 @pytest.mark.parametrize("question_count, earlier_attempts", [(2, 0), (9, 6)])
@@ -116,7 +116,7 @@ def test_it_counts_earlier_attempts_instead_of_loading_them(provider, client):
 def test_it_writes_only_the_columns_grading_changes(provider, client):
     queries = hand_in(client, *learner_with_history(question_count=2, earlier_attempts=0))
 
-    [update] = [sql for sql in queries if sql.startswith('UPDATE "quizzes_attempt"')]
+    [update] = [sql for sql in queries if 'UPDATE "quizzes_attempt"' in sql]
     assert '"submitted_at" =' in update and '"score" =' in update and '"passed" =' in update
     assert '"layout"' not in update
     assert '"started_at"' not in update
