@@ -144,16 +144,24 @@ class WebServers(ProjectProcesses):
     each is a separate process, so nothing in memory is shared between them."""
 
     def start(self, **env):
-        port = free_port()
-        self._spawn(
-            "web",
-            [sys.executable, "-m", "gunicorn", "lms.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--access-logfile", "-"],
-            env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(url), what=f"gunicorn on port {port} to answer", timeout=30)
-        return url
+        return self.start_several(1, **env)[0]
+
+    def start_several(self, count, **env):
+        """`count` servers started together: each spends seconds importing Django before
+        it answers, and they need not take those seconds in turn."""
+        urls = []
+        for _ in range(count):
+            port = free_port()
+            self._spawn(
+                "web",
+                [sys.executable, "-m", "gunicorn", "lms.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "1", "--access-logfile", "-"],
+                env,
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_until(lambda url=url: _answers(url), what=f"gunicorn at {url} to answer", timeout=30)
+        return urls
 
 
 def _answers(url):

@@ -60,7 +60,7 @@ def failed_login_limit():
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_it_locks_an_account_out_after_failed_logins_counted_across_processes(web_servers):
-    servers = [web_servers.start(), web_servers.start()]
+    servers = web_servers.start_several(2)
     user = web_learner()
     limit = failed_login_limit()
 
@@ -78,7 +78,7 @@ def test_it_locks_an_account_out_after_failed_logins_counted_across_processes(we
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_it_logs_in_on_either_process_before_the_limit(web_servers):
-    servers = [web_servers.start(), web_servers.start()]
+    servers = web_servers.start_several(2)
     user = web_learner()
 
     login_attempt(servers[0], user.email, WRONG)

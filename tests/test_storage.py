@@ -406,7 +406,7 @@ def test_it_serves_an_uploaded_recording_from_the_bucket_by_byte_range(s3, provi
 def test_it_claims_on_one_web_server_and_downloads_from_another(s3, workers, web_servers, provider):
     for _ in range(2):
         workers.start(**s3.env)
-    first, second = (web_servers.start(**s3.env) for _ in range(2))
+    first, second = web_servers.start_several(2, **s3.env)
     activity = complete_activity()
     learner = learner_ready_to_claim(activity=activity)
     # Hashed as production hashes it: the web servers do not know the suite's fast hasher.
