@@ -93,7 +93,9 @@ def pages(browser, live_server):
     pages = {}
     for viewport, options in VIEWPORTS.items():
         context = browser.new_context(base_url=live_server.url, **options)
-        context.set_default_timeout(10_000)
+        # Generous: on a loaded 2-core machine a page behind a video or a worker took over
+        # 10 s; a wait ends as soon as what it waits for is there.
+        context.set_default_timeout(30_000)
         page = context.new_page()
         _track_requests_in_flight(page)
         _record_csp_violations(page, live_server.url)

@@ -776,7 +776,7 @@ def import_command(path):
         env=dict(os.environ, DATABASE_URL=subprocess_database_url()),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
     )
 
 

@@ -43,7 +43,7 @@ def run(args, **variables):
     env.update(variables)
     return subprocess.run(
         [sys.executable, *args], cwd=settings.BASE_DIR, env=env,
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=180,
     )
 
 
