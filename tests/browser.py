@@ -7,6 +7,7 @@ With SCREENSHOTS=1 in the environment, screenshots land in test-artifacts/ (giti
 suite skips them (a full-page PNG costs about a third of a second).
 """
 
+import itertools
 import os
 import threading
 import time
@@ -22,6 +23,8 @@ from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from django.core.signals import request_finished, request_started  # noqa: E402
 from django.test import Client  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from certificates.models import NUMBER_GROUP, NUMBER_GROUPS, Certificate, certificate_number_normalise  # noqa: E402
 
 from .factories import staff_login  # noqa: E402
 
@@ -70,6 +73,23 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 # --- Fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def widest_certificate_numbers(request, monkeypatch):
+    """In browser tests, certificates are numbered in the widest letters (W, then M to keep
+    them apart), so a page that fits a phone fits it whatever number a learner draws: with
+    random numbers a 1 px overflow came and went from run to run."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    serial = itertools.count()
+
+    def widest_number():
+        bits = next(serial)
+        body = "".join("WM"[(bits >> place) & 1] for place in range(NUMBER_GROUP * NUMBER_GROUPS))
+        return certificate_number_normalise(body)
+
+    monkeypatch.setattr(Certificate._meta.get_field("number"), "_get_default", widest_number)
 
 
 @pytest.fixture(scope="session")
