@@ -114,7 +114,9 @@ def attempt_submit(*, attempt, user, answers, at=None, questions=None):
     `attempt` may be stale: only its owner, post-test and layout, which never change, are
     read from it. Whether it is still open is decided by the database, under the row lock
     that the grading UPDATE takes, so simultaneous submissions grade once and refuse the
-    rest, and the learner's other attempts are counted under that lock.
+    rest. The learner's other attempts are counted before: a learner has one open attempt
+    at a time (one_open_attempt_per_learner), so while this one is open none of the
+    others can be graded, and the count cannot change under the grading.
     """
     if attempt.user_id != user.pk:
         raise Attempt.DoesNotExist("This attempt is not the learner's.")
@@ -134,14 +136,12 @@ def attempt_submit(*, attempt, user, answers, at=None, questions=None):
         "passed": score_passes(correct=correct, total=len(marked), pass_percent=attempt.posttest.pass_percent),
         "submitted_at": at or timezone.now(),
     }
-    alias = router.db_for_write(Attempt)
-    with transaction.atomic(using=alias):
-        if not _attempt_grade(alias=alias, attempt=attempt, user=user, result=result, marked=marked, ticks=ticks):
-            raise AttemptClosed()
-        # Counted after the UPDATE, under its row lock; a refusal rolls the grading back.
-        refusal = attempt_refusal_of(user=user, posttest=attempt.posttest, at=at, besides=attempt)
-        if refusal:
-            raise AttemptRefused(refusal)
+    refusal = attempt_refusal_of(user=user, posttest=attempt.posttest, at=at, besides=attempt)
+    if refusal:
+        raise AttemptRefused(refusal)
+    if not _attempt_grade(alias=router.db_for_write(Attempt), attempt=attempt, user=user, result=result,
+                          marked=marked, ticks=ticks):
+        raise AttemptClosed()
     for field, value in result.items():
         setattr(attempt, field, value)
     return attempt
@@ -153,20 +153,24 @@ def _attempt_grade(*, alias, attempt, user, result, marked, ticks):
     submission waits for the first to commit, then finds it graded and writes nothing."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
-        still_open = Attempt.objects.using(alias).filter(pk=attempt.pk, user=user, submitted_at__isnull=True)
-        if not still_open.update(**result):
-            return False
-        answers = AttemptAnswer.objects.using(alias).bulk_create(
-            AttemptAnswer(attempt_id=attempt.pk, question_id=question_id, is_correct=right)
-            for question_id, right in marked
-        )
-        answer_of = {answer.question_id: answer.pk for answer in answers}
-        AnswerChoice.objects.using(alias).bulk_create(
-            AnswerChoice(answer_id=answer_of[question_id], choice_id=choice_id) for question_id, choice_id in ticks
-        )
-        return True
+        with transaction.atomic(using=alias):
+            still_open = Attempt.objects.using(alias).filter(pk=attempt.pk, user=user, submitted_at__isnull=True)
+            if not still_open.update(**result):
+                return False
+            answers = AttemptAnswer.objects.using(alias).bulk_create(
+                AttemptAnswer(attempt_id=attempt.pk, question_id=question_id, is_correct=right)
+                for question_id, right in marked
+            )
+            answer_of = {answer.question_id: answer.pk for answer in answers}
+            AnswerChoice.objects.using(alias).bulk_create(
+                AnswerChoice(answer_id=answer_of[question_id], choice_id=choice_id)
+                for question_id, choice_id in ticks
+            )
+            return True
     # On PostgreSQL the UPDATE, the answers and their ticks are one statement whose SQL is
     # built once: three statements compiled by the ORM cost more CPU than grading itself.
+    # One statement is atomic by itself, so it needs no BEGIN and COMMIT, two of the hand-
+    # in's round trips.
     params = [field.get_db_prep_save(result[field.name], connection) for field in _GRADED_FIELDS]
     params += [
         attempt.pk,
