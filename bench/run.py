@@ -128,6 +128,7 @@ def dataset_ready(url, *, size, build, data_class):
         stored, data = dataset.marker_read(connection)
         if stored == fingerprint:
             log(f"Data set in {_name(url)} is current ({size}); reusing it.")
+            dataset.database_settle()
             return data_class(**data)
     started = time.perf_counter()
     log(f"Building the {size} data set in {_name(url)} …")
@@ -137,9 +138,8 @@ def dataset_ready(url, *, size, build, data_class):
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
     data = build(sizes=dataset.SIZES[size])
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     dataset.marker_write(connection, fingerprint=fingerprint, data=data)
+    dataset.database_settle()
     log(f"  migrated in {migrated - started:.0f} s, data built in {time.perf_counter() - migrated:.0f} s")
     return data
 
