@@ -681,7 +681,9 @@ def report(options, results, started_at, loads):
         lines.append(
             f"| {b['claims']:,} claims, 2 worker processes, first claim to last issued | {b['seconds']:.1f} s | "
             f"ideal {b['ideal_seconds']:.1f} s | {b['ratio']:.2f}× ({b['duplicates']} queued twice"
-            f"{'; other work on the machine: %.2f cores' % b['other_load'] if 'other_load' in b else ''}) | "
+            f"{'; other work on the machine: %.2f cores' % b['other_load'] if 'other_load' in b else ''}"
+            f"{'; claim and worker CPU per certificate %.2f× the bare render' % b['cpu_ratio'] if 'cpu_ratio' in b else ''}"
+            f") | "
             f"≤ {BURST_TARGET}× | {_met(b['ratio'] <= BURST_TARGET)} |"
         )
         celery = b.get("celery_peak_rss_mb")
