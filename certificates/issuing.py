@@ -12,7 +12,6 @@ import json
 import logging
 import time
 
-from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
@@ -26,6 +25,7 @@ from redis.exceptions import RedisError
 from courses.prepared import PreparedQuery
 
 from . import tasks
+from .cache import verify_page_changed
 from .models import Certificate, CertificateEvent, CertificateVersion
 from .pdf import certificate_pdf
 
@@ -124,23 +124,28 @@ def certificate_issue(*, certificate_id):
         version = _next_version(certificate)
         content = certificate_pdf(certificate)
         certificate.pdf.save(f"{certificate.number}-v{version.sequence}.pdf", ContentFile(content), save=False)
-        version.pdf = certificate.pdf.name
         now = timezone.now()
-        version.created_at = now
-        certificate.state = Certificate.State.ISSUED
-        certificate.issued_at = certificate.issued_at or now
-        certificate.state_changed_at = now
-        certificate.last_error = ""
-        certificate.queue_error = ""
-        # No field-history entry: the field history is of what people change (a claim, a
-        # re-issue, a revocation), and a render is the worker's bookkeeping, recorded in
-        # full by its version and its "issued" event.
-        with disable_auditlog():
-            certificate.save(
-                update_fields=["pdf", "state", "issued_at", "state_changed_at", "last_error", "queue_error"]
-            )
-        version.save()
-        CertificateEvent.objects.create(certificate=certificate, action=CertificateEvent.Action.ISSUED, at=now)
+        issued = dict(
+            pdf=certificate.pdf.name,
+            state=Certificate.State.ISSUED,
+            issued_at=certificate.issued_at or now,
+            state_changed_at=now,
+            last_error="",
+            queue_error="",
+        )
+        # Written in bulk, without save signals: no field-history entry (the field history
+        # is of what people change: a claim, a re-issue, a revocation; a render is the
+        # worker's bookkeeping, recorded in full by its version and its "issued" event),
+        # and the verification page is outdated once, not by each of the three rows.
+        Certificate.objects.filter(pk=certificate.pk).update(**issued)
+        for field, value in issued.items():
+            setattr(certificate, field, value)
+        version.pdf, version.created_at = certificate.pdf.name, now
+        CertificateVersion.objects.bulk_create([version])
+        CertificateEvent.objects.bulk_create(
+            [CertificateEvent(certificate=certificate, action=CertificateEvent.Action.ISSUED, at=now)]
+        )
+        verify_page_changed(number=certificate.number)
         # A task of its own: a slow or failing mail server never holds up or repeats a render.
         transaction.on_commit(lambda: certificate_queue_email(certificate_id=certificate.pk))
     log.info("certificate %s issued", certificate.number)

@@ -286,6 +286,19 @@ def test_it_keeps_verifying_a_certificate_while_its_reissue_is_prepared(issued_c
     assert "Valid certificate" in page and "Grace Murray" in page
 
 
+def test_it_says_a_certificate_was_reissued_once_the_new_version_seen_as_being_prepared_is_rendered(
+    issued_certificate, coordinator, django_capture_on_commit_callbacks
+):
+    rename(issued_certificate, "Grace Murray")
+    certificate_reissue(certificate=issued_certificate, actor=coordinator, reason="Name change.")
+    assert "Re-issued" not in verify_page(issued_certificate.number)  # kept while it renders
+
+    with time_machine.travel(NEW_YORK_EVENING, tick=False), django_capture_on_commit_callbacks(execute=True):
+        certificate_issue(certificate_id=issued_certificate.pk)
+
+    assert "Re-issued on November 26, 2026" in verify_page(issued_certificate.number)
+
+
 def test_it_shows_a_reinstated_certificate_as_valid_again(issued_certificate, coordinator):
     certificate_revoke(certificate=issued_certificate, actor=coordinator, reason="Wrong learner.")
     assert "has been revoked" in verify_page(issued_certificate.number)
