@@ -62,7 +62,8 @@ def fresh_database():
 
 def bare_render_seconds(certificate, count):
     """Seconds WeasyPrint alone takes to render `certificate`'s HTML `count` times, with
-    the stylesheet, fonts and PDF options the worker uses: the machine's own ceiling."""
+    the stylesheet, fonts, PDF options and collector settings the worker uses: the
+    machine's own ceiling."""
     from weasyprint import HTML
 
     from certificates import pdf as pdf_module

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+from django.db import connection
 from django.test import override_settings
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
@@ -143,6 +144,30 @@ def pending(activity):
 def issued_certificate(activity):
     """A physician's issued certificate on `activity`, its PDF rendered as the worker renders it."""
     return factories.certificate_for(activity=activity, rendered=True)
+
+
+def writes_by_orm(monkeypatch, module, name):
+    """Make `module.name` (a service's writer with a PostgreSQL statement of its own) write
+    as on any other database, by the ORM's statements. The connection passes for another
+    only while it writes: compiled reads are kept per connection, and would keep another
+    database's SQL."""
+    write = getattr(module, name)
+
+    def by_orm(**kwargs):
+        with monkeypatch.context() as patched:
+            patched.setattr(connection, "vendor", "sqlite")
+            return write(**kwargs)
+
+    monkeypatch.setattr(module, name, by_orm)
+
+
+@pytest.fixture(params=["postgresql", "orm"])
+def write_path(request, monkeypatch):
+    """Each test runs on the suite's PostgreSQL as is, and with the ORM's writes of the
+    writer its module names as ORM_WRITER (module, function name)."""
+    if request.param == "orm":
+        writes_by_orm(monkeypatch, *request.module.ORM_WRITER)
+    return request.param
 
 
 def pdf_text(content):

@@ -12,6 +12,7 @@ from quizzes import services
 from quizzes.models import AnswerChoice, Attempt, AttemptAnswer
 from quizzes.services import AttemptClosed, AttemptRefused, attempt_open, attempt_submit
 
+from .conftest import writes_by_orm
 from .factories import (
     AttemptFactory,
     ChoiceFactory,
@@ -26,26 +27,8 @@ pytestmark = pytest.mark.django_db
 AT = datetime.datetime(2026, 11, 3, 15, 0, tzinfo=datetime.UTC)
 
 
-def grade_by_orm(monkeypatch):
-    """Grading writes as on a database other than PostgreSQL (the ORM's statements). The
-    connection passes for another only while it writes: compiled reads are kept per
-    connection, and would keep another database's SQL."""
-    grade = services._attempt_grade
-
-    def by_orm(**kwargs):
-        with monkeypatch.context() as patched:
-            patched.setattr(connection, "vendor", "sqlite")
-            return grade(**kwargs)
-
-    monkeypatch.setattr(services, "_attempt_grade", by_orm)
-
-
-@pytest.fixture(params=["postgresql", "orm"])
-def write_path(request, monkeypatch):
-    """Each test runs on the suite's PostgreSQL as is, and with the ORM's writes."""
-    if request.param == "orm":
-        grade_by_orm(monkeypatch)
-    return request.param
+# The writer the `write_path` fixture (conftest) makes write by the ORM.
+ORM_WRITER = (services, "_attempt_grade")
 
 
 def written(attempt):
@@ -117,7 +100,7 @@ def test_it_writes_the_same_rows_as_the_orm(monkeypatch):
     by_orm = AttemptFactory(user=second, posttest=activity.posttest, layout=by_statement.layout)
 
     attempt_submit(attempt=by_statement, user=first, answers=answers, at=AT)
-    grade_by_orm(monkeypatch)
+    writes_by_orm(monkeypatch, services, "_attempt_grade")
     attempt_submit(attempt=by_orm, user=second, answers=answers, at=AT)
 
     assert written(by_statement) == written(by_orm)
