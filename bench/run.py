@@ -680,7 +680,9 @@ def report(options, results, started_at, loads):
         b = results["burst"]
         lines.append(
             f"| {b['claims']:,} claims, 2 worker processes, first claim to last issued | {b['seconds']:.1f} s | "
-            f"ideal {b['ideal_seconds']:.1f} s | {b['ratio']:.2f}× ({b['duplicates']} queued twice"
+            f"ideal {b['ideal_seconds']:.1f} s"
+            f"{' (bare render %.1f/s before the burst, %.1f/s after)' % (b['bare_before_per_s'], b['bare_after_per_s']) if 'bare_before_per_s' in b else ''}"
+            f" | {b['ratio']:.2f}× ({b['duplicates']} queued twice"
             f"{'; other work on the machine: %.2f cores' % b['other_load'] if 'other_load' in b else ''}"
             f"{'; claim and worker CPU per certificate %.2f× the bare render' % b['cpu_ratio'] if 'cpu_ratio' in b else ''}"
             f") | "
