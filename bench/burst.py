@@ -10,8 +10,9 @@ It uses its own database (`lms_bench`) and Redis database 13, like bench/certifi
   1. `claims` learners who have watched, evaluated and passed one activity;
   2. the worker as the README starts it on one machine (`celery -A lms worker -B`, with
      `--concurrency=workers` pool processes: beat inside, both queues), warmed up;
-  3. a bare WeasyPrint render of the same certificate, 60 times, in this process, the
-     worker idle, before the burst and again after it: the machine's own rate;
+  3. a bare WeasyPrint render of the same certificate, 60 times, in a process of its own
+     (benchenv.BareRenderer), the worker idle, before the burst and again after it: the
+     machine's own rate;
   4. every learner claims, from 4 threads, through the same service the claim page calls;
   5. it reports when the last claim was saved, the last certificate issued and the last
      e-mail recorded, the ratio to claims / (bare rate × workers), how many certificates
@@ -102,34 +103,34 @@ def measure(*, claims=1000, workers=2, verbose=False):
         wait_until(lambda: everything.filter(emailed_at__isnull=False).count() == len(warm_up_learners))
 
         sample = everything.first()
-        bare_cpu = time.process_time()
-        bare_seconds = benchenv.bare_render_seconds(sample, BARE_RENDERS)
-        bare_cpu = (time.process_time() - bare_cpu) / BARE_RENDERS
+        with benchenv.BareRenderer(sample) as bare:
+            bare_seconds, bare_cpu = bare.seconds(BARE_RENDERS)
+            bare_cpu /= BARE_RENDERS
 
-        machine_cpu, worker_cpu = machine_cpu_seconds(), benchenv.group_cpu_seconds(worker.pid)
-        claims_cpu = time.process_time()
-        started = timezone.now()
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(claim, learners))
-        claimed = (timezone.now() - started).total_seconds()
-        claims_cpu = time.process_time() - claims_cpu
-        wait_until(lambda: burst.filter(state=Certificate.State.ISSUED).count() == claims)
-        # The CPU figures run to when the poll saw the last issue, a fraction of a second
-        # after it.
-        issued = (burst.aggregate(last=Max("issued_at"))["last"] - started).total_seconds()
-        waited = (timezone.now() - started).total_seconds()
-        worker_cpu = benchenv.group_cpu_seconds(worker.pid) - worker_cpu
-        machine_cpu = machine_cpu_seconds() - machine_cpu
-        wait_until(lambda: burst.filter(emailed_at__isnull=False).count() == claims)
-        mailed = (burst.aggregate(last=Max("emailed_at"))["last"] - started).total_seconds()
-        # VmHWM is each process's own high-water mark: read once, before the worker stops.
-        peak_rss = benchenv.group_peak_rss_mb(worker.pid)
-        # The ceiling is measured again after the burst, the worker idle, and the two are
-        # averaged, as each page is set against the bare view before and after it: the
-        # render rate of this machine moved by a tenth within minutes.
-        bare_after = benchenv.bare_render_seconds(sample, BARE_RENDERS)
-        bare_rates = (BARE_RENDERS / bare_seconds, BARE_RENDERS / bare_after)
-        bare_rate = 2 * BARE_RENDERS / (bare_seconds + bare_after)
+            machine_cpu, worker_cpu = machine_cpu_seconds(), benchenv.group_cpu_seconds(worker.pid)
+            claims_cpu = time.process_time()
+            started = timezone.now()
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(claim, learners))
+            claimed = (timezone.now() - started).total_seconds()
+            claims_cpu = time.process_time() - claims_cpu
+            wait_until(lambda: burst.filter(state=Certificate.State.ISSUED).count() == claims)
+            # The CPU figures run to when the poll saw the last issue, a fraction of a second
+            # after it.
+            issued = (burst.aggregate(last=Max("issued_at"))["last"] - started).total_seconds()
+            waited = (timezone.now() - started).total_seconds()
+            worker_cpu = benchenv.group_cpu_seconds(worker.pid) - worker_cpu
+            machine_cpu = machine_cpu_seconds() - machine_cpu
+            wait_until(lambda: burst.filter(emailed_at__isnull=False).count() == claims)
+            mailed = (burst.aggregate(last=Max("emailed_at"))["last"] - started).total_seconds()
+            # VmHWM is each process's own high-water mark: read once, before the worker stops.
+            peak_rss = benchenv.group_peak_rss_mb(worker.pid)
+            # The ceiling is measured again after the burst, the worker idle, and the two are
+            # averaged, as each page is set against the bare view before and after it: the
+            # render rate of this machine moved by a tenth within minutes.
+            bare_after, _ = bare.seconds(BARE_RENDERS)
+            bare_rates = (BARE_RENDERS / bare_seconds, BARE_RENDERS / bare_after)
+            bare_rate = 2 * BARE_RENDERS / (bare_seconds + bare_after)
     finally:
         benchenv.workers_stop([worker])
 
@@ -165,7 +166,7 @@ def main():
     arguments = parser.parse_args()
     claims, workers = arguments.claims, arguments.workers
     result = measure(claims=claims, workers=workers, verbose=True)
-    print(f"bare render:             {result['bare_per_s']:.1f} certificates/s in this process, {result['bare_before_per_s']:.1f} before the burst and {result['bare_after_per_s']:.1f} after ({result['bare_cpu_ms']:.1f} ms of CPU each)")
+    print(f"bare render:             {result['bare_per_s']:.1f} certificates/s, {result['bare_before_per_s']:.1f} before the burst and {result['bare_after_per_s']:.1f} after ({result['bare_cpu_ms']:.1f} ms of CPU each)")
     print(f"all {claims} claims saved:   {result['claims_seconds']:.1f} s ({result['claims_cpu_ms']:.1f} ms of CPU each in this process)")
     print(f"last certificate issued: {result['seconds']:.1f} s  (ideal {result['ideal_seconds']:.1f} s = {claims} / ({result['bare_per_s']:.1f}/s x {workers}))")
     print(f"last e-mail recorded:    {result['mailed_seconds']:.1f} s")

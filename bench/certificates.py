@@ -8,7 +8,7 @@ It uses its own database (`lms_bench`, created and migrated if missing) and Redi
 database 13. In one run, in rounds where both sides take turns in chunks of 20, so they
 see the same machine load (the order flips every round, so neither always goes first):
   1. bare: WeasyPrint rendering the same certificate HTML, with the same stylesheet, fonts
-     and PDF options (PDF/UA), in this process, `count` times;
+     and PDF options (PDF/UA), in a process of its own (benchenv.BareRenderer), `count` times;
   2. worker: one worker process (concurrency 1, consuming the certificate queue; the
      "certificate ready" e-mails wait in their own queue) issuing `count` pending
      certificates, from the first enqueue until the last is issued, as the worker
@@ -66,10 +66,10 @@ def measure(*, rounds=3, per_round=60, verbose=False):
     warm_up = pending_certificates(5)
     batches = [pending_certificates(per_round) for _ in range(rounds)]
 
+    bare = benchenv.BareRenderer(batches[0][0])
+
     def bare_chunk(size):
-        cpu = time.process_time()
-        seconds = benchenv.bare_render_seconds(batches[0][0], size)
-        return seconds, time.process_time() - cpu
+        return bare.seconds(size)
 
     def worker_chunk(chunk):
         cpu = benchenv.group_cpu_seconds(worker.pid)
@@ -116,6 +116,7 @@ def measure(*, rounds=3, per_round=60, verbose=False):
                 )
     finally:
         benchenv.workers_stop([worker])
+        bare.close()
 
     total = per_round * rounds
     return {
