@@ -71,6 +71,7 @@ from certificates.models import Certificate
 html = pdf.certificate_html(Certificate.objects.get(pk=int(sys.argv[1])))
 pdf.renderer_warm()
 stylesheet = pdf._stylesheet("certificate.css")
+gc.collect()
 gc.freeze()
 for line in sys.stdin:
     started, cpu = time.perf_counter(), time.process_time()

@@ -67,5 +67,7 @@ def prepare_to_render(**kwargs):
     pdf.renderer_warm()
     # What the process holds by now (Django, the fonts, the stylesheet) lives as long as the
     # process: frozen, the collector no longer walks it each time a render's many objects
-    # trigger a full collection, about a tenth of a render's time (bench/burst.py).
+    # trigger a full collection, about a tenth of a render's time (bench/burst.py). The
+    # warm-up's garbage is collected first, or it would be kept for good.
+    gc.collect()
     gc.freeze()

@@ -3,6 +3,7 @@ work the broker still holds, and a worker reads the provider's images once and p
 its renderer before the first certificate."""
 
 import datetime
+import gc
 from unittest import mock
 
 import pytest
@@ -121,3 +122,9 @@ def test_it_prepares_a_pool_process_to_render_before_its_first_task():
     pdf._stylesheets.clear()
     tasks.prepare_to_render()
     assert "certificate.css" in pdf._stylesheets
+
+
+def test_it_keeps_the_collector_off_what_a_pool_process_holds_once_warmed_up():
+    gc.unfreeze()
+    tasks.prepare_to_render()
+    assert gc.get_freeze_count() > 0
