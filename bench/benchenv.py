@@ -97,8 +97,17 @@ class BareRenderer:
 
     def seconds(self, count):
         """(wall-clock seconds, CPU seconds) of `count` renders."""
+        self.begin(count)
+        return self.end()
+
+    def begin(self, count):
+        """Start `count` renders and return at once: end() waits for them. Two renderers
+        begun together render side by side, as a worker's two pool processes do."""
         self.process.stdin.write(f"{count}\n")
         self.process.stdin.flush()
+
+    def end(self):
+        """(wall-clock seconds, CPU seconds) of the renders begin() started."""
         answer = self.process.stdout.readline()
         if not answer:
             raise SystemExit(f"the bare renderer stopped (exit {self.process.wait()})")
@@ -158,6 +167,22 @@ def _group_members(group):
 def group_cpu_seconds(group):
     """CPU time (user and system) used so far by the live processes of a process group."""
     return sum(int(fields[11]) + int(fields[12]) for _, fields in _group_members(group)) / CLOCK_TICKS
+
+
+def cpu_seconds_by_command():
+    """{(command name, pid): CPU seconds (user and system) used so far} of every live
+    process of the machine."""
+    used = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, fields = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = fields.split()
+        used[(name.split("(", 1)[1], entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
 
 
 def group_peak_rss_mb(group):

@@ -12,18 +12,20 @@ It uses its own database (`lms_bench`) and Redis database 13, like bench/certifi
      `--concurrency=workers` pool processes: beat inside, both queues), warmed up;
   3. a bare WeasyPrint render of the same certificate, 60 times, in a process of its own
      (benchenv.BareRenderer), the worker idle, before the burst and again after it: the
-     machine's own rate;
+     machine's own rate; and as many bare renders side by side as the worker has pool
+     processes, which run a little slower each than one alone (reported, not the ideal);
   4. every learner claims, from 4 threads, through the same service the claim page calls;
   5. it reports when the last claim was saved, the last certificate issued and the last
      e-mail recorded, the ratio to claims / (bare rate × workers), how many certificates
-     the sweep queued twice, where the machine's CPU went (claims, worker, the rest of
-     the machine) and the worker's peak memory.
-The ideal counts rendering only: the claims (about 8 ms of CPU each, and the database's
+     the sweep queued twice, where the machine's CPU went (claims, worker, PostgreSQL,
+     Redis, anything else, idle) and the worker's peak memory.
+The ideal counts rendering only: the claims (about 4 ms of CPU each, and the database's
 share) and the e-mail tasks run on the same cores, so they are part of what the ratio
 measures.
 """
 
 import argparse
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,10 +38,29 @@ BARE_RENDERS = 60
 
 
 def machine_cpu_seconds():
-    """CPU time every process of the machine has used since boot (from /proc/stat)."""
-    fields = open("/proc/stat").readline().split()[1:]
-    idle = int(fields[3]) + int(fields[4])
-    return (sum(int(field) for field in fields[:8]) - idle) / benchenv.CLOCK_TICKS
+    """(busy, idle): CPU time of the whole machine since boot, in use by any process and
+    idle (waiting for I/O included), from /proc/stat."""
+    fields = [int(field) for field in open("/proc/stat").readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / benchenv.CLOCK_TICKS, idle / benchenv.CLOCK_TICKS
+
+
+def cpu_of_services(before, after):
+    """CPU seconds PostgreSQL's and Redis's processes used between two readings of
+    benchenv.cpu_seconds_by_command()."""
+    used = {"postgres": 0.0, "redis-server": 0.0}
+    for (name, pid), seconds in after.items():
+        service = "postgres" if name.startswith("postgres") else name
+        if service in used:
+            used[service] += seconds - before.get((name, pid), 0.0)
+    return used["postgres"], used["redis-server"]
+
+
+def side_by_side(renderers, count):
+    """Certificates per second of `renderers` rendering `count` each at the same time."""
+    for renderer in renderers:
+        renderer.begin(count)
+    return sum(count / renderer.end()[0] for renderer in renderers)
 
 
 def measure(*, claims=1000, workers=2, verbose=False):
@@ -47,7 +68,9 @@ def measure(*, claims=1000, workers=2, verbose=False):
     certificates the sweep queued again, "celery_peak_rss_mb", "claims_seconds",
     "mailed_seconds", "bare_per_s", "claims_cpu_ms": CPU per claim in this process,
     "worker_cpu_ms": worker CPU per certificate, "bare_cpu_ms", "cpu_ratio", "other_load":
-    CPU the rest of the machine used during the burst, in cores}."""
+    CPU the rest of the machine used during the burst, in cores, and of it
+    "postgres_cpu_ms", "redis_cpu_ms" and "rest_cpu_ms" per certificate, "idle_share" of
+    the machine, "parallel_per_s": bare renders side by side, "parallel_ratio"}."""
     say = print if verbose else (lambda *args: None)
     benchenv.fresh_database()
     from django.db import close_old_connections, connection
@@ -103,11 +126,15 @@ def measure(*, claims=1000, workers=2, verbose=False):
         wait_until(lambda: everything.filter(emailed_at__isnull=False).count() == len(warm_up_learners))
 
         sample = everything.first()
-        with benchenv.BareRenderer(sample) as bare:
+        with contextlib.ExitStack() as stack:
+            renderers = [stack.enter_context(benchenv.BareRenderer(sample)) for _ in range(workers)]
+            bare = renderers[0]
             bare_seconds, bare_cpu = bare.seconds(BARE_RENDERS)
             bare_cpu /= BARE_RENDERS
+            parallel_before = side_by_side(renderers, BARE_RENDERS)
 
-            machine_cpu, worker_cpu = machine_cpu_seconds(), benchenv.group_cpu_seconds(worker.pid)
+            services = benchenv.cpu_seconds_by_command()
+            (machine_cpu, machine_idle), worker_cpu = machine_cpu_seconds(), benchenv.group_cpu_seconds(worker.pid)
             claims_cpu = time.process_time()
             started = timezone.now()
             with ThreadPoolExecutor(max_workers=4) as pool:
@@ -120,7 +147,9 @@ def measure(*, claims=1000, workers=2, verbose=False):
             issued = (burst.aggregate(last=Max("issued_at"))["last"] - started).total_seconds()
             waited = (timezone.now() - started).total_seconds()
             worker_cpu = benchenv.group_cpu_seconds(worker.pid) - worker_cpu
-            machine_cpu = machine_cpu_seconds() - machine_cpu
+            busy, idle = machine_cpu_seconds()
+            machine_cpu, machine_idle = busy - machine_cpu, idle - machine_idle
+            postgres_cpu, redis_cpu = cpu_of_services(services, benchenv.cpu_seconds_by_command())
             wait_until(lambda: burst.filter(emailed_at__isnull=False).count() == claims)
             mailed = (burst.aggregate(last=Max("emailed_at"))["last"] - started).total_seconds()
             # VmHWM is each process's own high-water mark: read once, before the worker stops.
@@ -131,6 +160,10 @@ def measure(*, claims=1000, workers=2, verbose=False):
             bare_after, _ = bare.seconds(BARE_RENDERS)
             bare_rates = (BARE_RENDERS / bare_seconds, BARE_RENDERS / bare_after)
             bare_rate = 2 * BARE_RENDERS / (bare_seconds + bare_after)
+            # As many bare renders side by side as the worker has pool processes: what this
+            # machine's cores give together, short of `workers` times the bare rate by what
+            # they share (caches, memory bandwidth). Reported beside the ideal, not instead.
+            parallel_rate = (parallel_before + side_by_side(renderers, BARE_RENDERS)) / 2
     finally:
         benchenv.workers_stop([worker])
 
@@ -156,6 +189,14 @@ def measure(*, claims=1000, workers=2, verbose=False):
         # Cores busy with anything but the claims and the worker until the last issue
         # (PostgreSQL and Redis included, and whatever else shares the machine).
         "other_load": (machine_cpu - claims_cpu - worker_cpu) / waited,
+        # Where the rest went, per certificate, and the share of the machine left idle:
+        # with the claims and the worker, the profile that explains the ratio.
+        "postgres_cpu_ms": 1000 * postgres_cpu / claims,
+        "redis_cpu_ms": 1000 * redis_cpu / claims,
+        "rest_cpu_ms": 1000 * (machine_cpu - claims_cpu - worker_cpu - postgres_cpu - redis_cpu) / claims,
+        "idle_share": machine_idle / (machine_cpu + machine_idle),
+        "parallel_per_s": parallel_rate,
+        "parallel_ratio": issued / (claims / parallel_rate),
     }
 
 
@@ -174,6 +215,11 @@ def main():
     print(f"worker CPU:              {result['worker_cpu_ms']:.1f} ms per certificate (render, e-mail, beat and sweep)")
     print(f"claim + worker CPU / bare render CPU: {result['cpu_ratio']:.2f}")
     print(f"rest of the machine:     {result['other_load']:.2f} cores busy (database, Redis, anything else running)")
+    print(f"per certificate:         PostgreSQL {result['postgres_cpu_ms']:.1f} ms, Redis {result['redis_cpu_ms']:.1f} ms, "
+          f"anything else {result['rest_cpu_ms']:.1f} ms of CPU; the machine {100 * result['idle_share']:.1f}% idle")
+    print(f"{workers} bare renders side by side: {result['parallel_per_s']:.1f} certificates/s together "
+          f"({result['parallel_per_s'] / (workers * result['bare_per_s']):.2f} of {workers} x the bare rate); "
+          f"issued / the time they would take: {result['parallel_ratio']:.2f}")
     print(f"queued again by the sweep: {result['duplicates']}")
     print(f"worker peak RSS:         {result['celery_peak_rss_mb']:.0f} MB")
 

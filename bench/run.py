@@ -688,6 +688,14 @@ def report(options, results, started_at, loads):
             f") | "
             f"≤ {BURST_TARGET}× | {_met(b['ratio'] <= BURST_TARGET)} |"
         )
+        if "parallel_per_s" in b:
+            lines.append(
+                f"| CPU per certificate of the burst | claim {b['claims_cpu_ms']:.1f} ms, worker {b['worker_cpu_ms']:.1f} ms "
+                f"(a bare render {b['bare_cpu_ms']:.1f} ms), PostgreSQL {b['postgres_cpu_ms']:.1f} ms, "
+                f"Redis {b['redis_cpu_ms']:.1f} ms, anything else {b['rest_cpu_ms']:.1f} ms; the machine "
+                f"{100 * b['idle_share']:.1f}% idle | 2 bare renders side by side {b['parallel_per_s']:.1f}/s | "
+                f"{b['parallel_ratio']:.2f}× | — | — |"
+            )
         celery = b.get("celery_peak_rss_mb")
         lines.append(f"| peak RSS of a Celery worker after the burst | "
                      f"{f'{celery:.0f} MB' if celery is not None else 'not reported by bench/burst.py'} | — | — | — | — |")
