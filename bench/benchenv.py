@@ -151,15 +151,22 @@ def workers_stop(workers):
             worker.wait()
 
 
-def _group_members(group):
-    """Live processes of a process group (a worker started by worker_start and its pool)."""
+def _processes():
+    """(/proc entry, command name, the fields of its stat after the name) of every live
+    process of the machine."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            name, fields = (entry / "stat").read_text().rsplit(")", 1)
         except OSError:
             continue
+        yield entry, name.split("(", 1)[1], fields.split()
+
+
+def _group_members(group):
+    """Live processes of a process group (a worker started by worker_start and its pool)."""
+    for entry, _, fields in _processes():
         if int(fields[2]) == group:
             yield entry, fields
 
@@ -172,17 +179,9 @@ def group_cpu_seconds(group):
 def cpu_seconds_by_command():
     """{(command name, pid): CPU seconds (user and system) used so far} of every live
     process of the machine."""
-    used = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name, fields = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        fields = fields.split()
-        used[(name.split("(", 1)[1], entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return used
+    return {
+        (name, entry.name): (int(fields[11]) + int(fields[12])) / CLOCK_TICKS for entry, name, fields in _processes()
+    }
 
 
 def group_peak_rss_mb(group):
