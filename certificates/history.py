@@ -7,9 +7,12 @@ actor is passed in, as a worker or a command has no request to take it from. A r
 records no entry (certificates.issuing): its version and its event say what it did.
 """
 
+from auditlog.cid import get_cid
 from auditlog.context import disable_auditlog
 from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 
 
 def certificate_changes_save(*, certificate, before, update_fields, actor=None):
@@ -26,3 +29,19 @@ def certificate_changes_save(*, certificate, before, update_fields, actor=None):
             actor=actor,
             actor_email=actor.email if actor else None,
         )
+
+
+def certificate_claim_entry(*, certificate, actor):
+    """The entry of a certificate's claim, unsaved and without the certificate's key (it
+    is written with the row, certificates.services): what auditlog's own hook records for a
+    created row, every tracked field from nothing, with the learner who claimed as actor
+    even where no request names one (a command, a benchmark)."""
+    return LogEntry(
+        content_type=ContentType.objects.get_for_model(certificate),
+        object_repr=str(certificate),
+        action=LogEntry.Action.CREATE,
+        changes=model_instance_diff(None, certificate, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES),
+        actor=actor,
+        actor_email=actor.email,
+        cid=get_cid(),
+    )
