@@ -15,8 +15,8 @@ def verify_version_key(*, number):
     return f"verify:version:{number}"
 
 
-def verify_page_changed(*, number):
-    version_bump(key=verify_version_key(number=number))
+def verify_page_changed(*, number, now=True):
+    version_bump(key=verify_version_key(number=number), now=now)
 
 
 # A certificate just created, with the event of its claim, has no page to outdate: before

@@ -51,11 +51,13 @@ def _version_set(key):
     cache.set(key, uuid.uuid4().hex, None)
 
 
-def version_bump(*, key):
+def version_bump(*, key, now=True):
     """Outdate every entry read under the version `key`: now, for this transaction's own
-    later reads, and again once it commits, so a page another request rendered from the
-    rows as they were before the commit is not kept."""
-    _version_set(key)
+    later reads (unless `now` is False: a writer that reads nothing more), and again once
+    it commits, so a page another request rendered from the rows as they were before the
+    commit is not kept."""
+    if now:
+        _version_set(key)
     transaction.on_commit(lambda: _version_set(key))
 
 
