@@ -3,9 +3,9 @@ import copy
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
 from auditlog import get_logentry_model
 from auditlog.context import disable_auditlog
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.db.models.signals import pre_save
