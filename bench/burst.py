@@ -23,7 +23,7 @@ It uses its own database (`lms_bench`) and Redis database 13, like bench/certifi
      certificates the sweep queued twice, where the machine's CPU went (claims, worker,
      PostgreSQL, Redis, anything else, idle); every round's ratio; and the worker's peak
      memory.
-The ideal counts rendering only: the claims (about 4 ms of CPU each, and the database's
+The ideal counts rendering only: the claims (about 3 ms of CPU each, and the database's
 share) and the e-mail tasks run on the same cores, so they are part of what the ratio
 measures.
 """

@@ -301,7 +301,7 @@ def _claim_record(*, certificate, lines, actor):
     pre_save.send(sender=type(entry), instance=entry, raw=False, using=alias, update_fields=None)
     for row in (entry, *lines, event):
         params += [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields[type(row)]]
-    params += [params[fields[Certificate].index(_CLAIMED_AT)], actor.pk, certificate.activity_id]
+    params += [_CLAIMED_AT.get_db_prep_save(certificate.claimed_at, connection), actor.pk, certificate.activity_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         certificate.pk = cursor.fetchone()[0]
